@@ -1,6 +1,5 @@
 """Shared test set-up: CPU only, deterministic, small thread count, artifacts folder."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # this process only; notebook kernels keep their inline backend
 
 
 @pytest.fixture(autouse=True)

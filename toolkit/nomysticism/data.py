@@ -213,3 +213,49 @@ class ImageFolder(torch.utils.data.Dataset):
             y0, x0 = (h - s) // 2, (w - s) // 2
             return resize(x[..., y0 : y0 + s, x0 : x0 + s], (self.size, self.size))[0]
         raise ImageError(f"{self.root}: no readable image")
+
+
+# --- GAN domains ---
+# Two unpaired image domains for CycleGAN (Zhu 2017), made offline: crops of the bundled photos (A)
+# and crops of the same photos drawn as cartoons (B): smoothed, posterised, with dark edges.
+
+
+def posterize(x: torch.Tensor, levels: int = 4) -> torch.Tensor:
+    """Quantise each channel of (N,C,H,W) images in [0,1] to ``levels`` values (0, 1/(L-1), …, 1)."""
+    if levels < 2:
+        raise ValueError("posterize needs levels >= 2")
+    return (x.clamp(0, 1) * (levels - 1)).round() / (levels - 1)
+
+
+def cartoon(x: torch.Tensor, levels: int = 4, edge: float = 0.7, blur: int = 2) -> torch.Tensor:
+    """A cartoon version of (N,3,H,W) images in [0,1]: ``blur`` passes of a 3×3 box blur, then
+    :func:`posterize` to ``levels`` values per channel, then black lines where the blurred image's
+    Sobel gradient magnitude (of the grey level) exceeds ``edge``."""
+    import torch.nn.functional as F
+
+    s = x.float()
+    for _ in range(blur):
+        s = F.avg_pool2d(F.pad(s, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    grey = s.mean(1, keepdim=True)
+    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3)
+    gp = F.pad(grey, (1, 1, 1, 1), mode="replicate")
+    mag = (F.conv2d(gp, kx) ** 2 + F.conv2d(gp, kx.transpose(2, 3)) ** 2).sqrt()
+    out = posterize(s, levels)
+    return torch.where(mag > edge, torch.zeros_like(out), out)
+
+
+def cartoon_domains(n: int = 256, size: int = 64, seed: int = 0, levels: int = 4, sources=None,
+                    scale: tuple[float, float] = (0.15, 0.6)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unpaired CycleGAN domains: A = ``n`` random crops of the bundled photos, B = ``n`` *other*
+    random crops of the same photos made into :func:`cartoon` images. (N,3,size,size) each.
+
+    No image in B is the cartoon of an image in A (different crop seeds), as in the unpaired setting.
+    ``sources`` defaults to the colour photos (astronaut, chelsea, coffee, rocket).
+    """
+    sources = sources or ["astronaut", "chelsea", "coffee", "rocket"]
+    a = random_crops(n, size, seed=2 * seed, sources=sources, scale=scale)
+    b = cartoon(random_crops(n, size, seed=2 * seed + 1, sources=sources, scale=scale), levels=levels)
+    return a, b
+
+
+__all__ += ["posterize", "cartoon", "cartoon_domains"]

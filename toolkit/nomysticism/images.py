@@ -59,6 +59,25 @@ def _name(source) -> str:
     return f"<{type(source).__name__}>"
 
 
+_MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"BM": "BMP",
+          b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WebP"}
+
+
+def _sniff(source) -> str | None:
+    """The format a file claims by its first bytes, if any."""
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as f:
+                head = f.read(8)
+        elif isinstance(source, (bytes, bytearray)):
+            head = bytes(source[:8])
+        else:
+            return None
+    except OSError:
+        return None
+    return next((k for m, k in _MAGIC.items() if head.startswith(m)), None)
+
+
 def _open_pil(source, allow_huge: bool) -> Image.Image:
     """Open ``source`` (path, bytes, file object or PIL image) and fully decode it."""
     name = _name(source)
@@ -103,6 +122,9 @@ def _open_pil(source, allow_huge: bool) -> Image.Image:
             "pass allow_huge=True if you trust it"
         ) from None
     except UnidentifiedImageError:
+        kind = _sniff(source)
+        if kind:
+            raise ImageError(f"{name}: corrupt {kind} file (its header cannot be decoded)") from None
         raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{name}: corrupt or truncated image ({e})") from None
@@ -194,6 +216,8 @@ def load_image(
             if source.shape[0] != 1:
                 raise ImageError(f"{name}: expected one image, got a batch of {source.shape[0]}")
             source = source[0]
+        if source.ndim == 3:  # tensors are always (C, H, W)
+            source = source.permute(1, 2, 0)
         arr = _array_to_rgb(source.float().numpy(), name)
     elif isinstance(source, np.ndarray):
         arr = _array_to_rgb(source, name)
