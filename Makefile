@@ -31,7 +31,7 @@ venv install: $(VENV)/.stamp-lab
 install-test: $(VENV)/.stamp-test
 
 lab: $(VENV)/.stamp-lab
-	$(VENV)/bin/jupyter lab --no-browser --port $(PORT) notebooks/00_tour.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(VENV)/bin/jupyter lab --port $(PORT) --ServerApp.ip=127.0.0.1 --ServerApp.default_url=/lab/tree/notebooks/00_tour.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_tour.ipynb
 
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -12,12 +12,11 @@ import json
 import time
 from pathlib import Path
 
+import nomysticism as nm
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
-
-import nomysticism as nm
 from nomysticism.checkpoint import save_weights
+from tqdm.auto import tqdm
 
 ASSETS = Path(nm.__file__).parent / "assets"
 

@@ -2,10 +2,9 @@
 
 import random
 
+import nomysticism as nm
 import pytest
 import torch
-
-import nomysticism as nm
 from nomysticism import checkpoint as ck
 
 

@@ -1,11 +1,10 @@
 """nm.data: the shapes world is deterministic, balanced, and its masks are the drawn objects."""
 
+import nomysticism as nm
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-
-import nomysticism as nm
 
 
 def test_shapes_deterministic_and_balanced():

@@ -4,13 +4,12 @@ import io
 import struct
 import zlib
 
+import nomysticism as nm
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
-import nomysticism as nm
 from nomysticism.images import ImageError, load_image
+from PIL import Image
 
 
 def _save(tmp_path, name, img, **kw):

@@ -3,11 +3,10 @@
 import socket
 import urllib.error
 
+import nomysticism as nm
 import pytest
 import torch
 import torchvision
-
-import nomysticism as nm
 from nomysticism.models import WeightsUnavailableError
 
 

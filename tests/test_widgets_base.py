@@ -13,7 +13,7 @@ def test_runner_stop_and_result():
     def job(stop, progress):
         for i in range(10_000):
             if stop.is_set():
-                return "stopped at %d" % i
+                return f"stopped at {i}"
             steps.append(i)
             progress(i / 10_000)
             time.sleep(0.001)

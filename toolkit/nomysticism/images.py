@@ -10,7 +10,7 @@ import io
 import math
 import os
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -410,14 +410,14 @@ def sample_image(name: str, max_side: int | None = None) -> torch.Tensor:
     return resize(x, max_side) if max_side is not None and max(x.shape[-2:]) > max_side else x
 
 
-@lru_cache(maxsize=None)
+@cache
 def _photo(key: str) -> torch.Tensor:
     import skimage.data
 
     return load_image(getattr(skimage.data, PHOTO_SAMPLES[key])())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _style(key: str, size: int = 512) -> torch.Tensor:
     rng = np.random.default_rng({"mosaic": 1, "stripes": 2, "dots": 3, "swirl": 4, "waves": 5, "checks": 6}[key])
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size

@@ -14,8 +14,6 @@ Models available: ``vgg16`` / ``vgg19`` (torchvision IMAGENET1K_V1 weights, need
 
 from __future__ import annotations
 
-import socket
-import urllib.error
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -223,7 +221,7 @@ def download_weights(name: str, progress: bool = True) -> dict[str, torch.Tensor
     w = _tv_weights(name)
     try:
         return w.get_state_dict(progress=progress, check_hash=True)
-    except (urllib.error.URLError, socket.error, ConnectionError, TimeoutError) as e:
+    except OSError as e:  # URLError, socket errors, timeouts: all OSError
         reason = getattr(e, "reason", e)
         fname = w.url.rsplit("/", 1)[-1]
         cache = Path(torch.hub.get_dir()) / "checkpoints"
