@@ -51,3 +51,13 @@ def test_safetensors_weights(tmp_path):
     other = ck.load_weights(nm.models.load("shapesnet", pretrained=False), p)
     for (k, v), (k2, v2) in zip(net.state_dict().items(), other.state_dict().items()):
         assert k == k2 and torch.equal(v, v2)
+
+
+def test_saved_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    p = ck.save_checkpoint(tmp_path / "m.pt", {"x": torch.zeros(1)})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask

@@ -972,11 +972,17 @@ def cycle_error(model: CycleGAN, A: torch.Tensor, B: torch.Tensor) -> dict[str, 
 def DomainClassifier(channels: int = 3, width: int = 16):
     """A tiny CNN (3 conv-BN-ReLU-pool blocks, global average, linear) that tells domain A from B;
     a :class:`~nomysticism.models.LayeredNet` with classes ``["A", "B"]``."""
+    return _small_cnn(channels, (width, width * 2, width * 4), ["A", "B"], mean=(0.5,) * channels,
+                      std=(0.25,) * channels, name="domain_classifier")
+
+
+def _small_cnn(channels, widths, classes, mean, std, name):
+    """conv-BN-ReLU-pool blocks, global average, linear: a named-layer judge network."""
     from .models import LayeredNet
 
     layers = OrderedDict()
     c = channels
-    for i, w in enumerate((width, width * 2, width * 4), start=1):
+    for i, w in enumerate(widths, start=1):
         layers[f"conv{i}"] = nn.Conv2d(c, w, 3, padding=1, bias=False)
         layers[f"bn{i}"] = nn.BatchNorm2d(w)
         layers[f"relu{i}"] = nn.ReLU()
@@ -984,9 +990,8 @@ def DomainClassifier(channels: int = 3, width: int = 16):
         c = w
     layers["gap"] = nn.AdaptiveAvgPool2d(1)
     layers["flatten"] = nn.Flatten(1)
-    layers["fc"] = nn.Linear(c, 2)
-    return LayeredNet(layers, mean=(0.5,) * channels, std=(0.25,) * channels, classes=["A", "B"],
-                      name="domain_classifier")
+    layers["fc"] = nn.Linear(c, len(classes))
+    return LayeredNet(layers, mean=mean, std=std, classes=classes, name=name)
 
 
 def train_domain_classifier(A: torch.Tensor, B: torch.Tensor, steps: int = 150, batch_size: int = 32,
@@ -1027,20 +1032,8 @@ def acceptance(classifier, images: torch.Tensor, domain: str) -> float:
 
 
 def _digits_net():
-    from .models import LayeredNet
-
-    layers = OrderedDict()
-    c = 1
-    for i, w in enumerate((16, 32, 64), start=1):
-        layers[f"conv{i}"] = nn.Conv2d(c, w, 3, padding=1, bias=False)
-        layers[f"bn{i}"] = nn.BatchNorm2d(w)
-        layers[f"relu{i}"] = nn.ReLU()
-        layers[f"pool{i}"] = nn.MaxPool2d(2)
-        c = w
-    layers["gap"] = nn.AdaptiveAvgPool2d(1)
-    layers["flatten"] = nn.Flatten(1)
-    layers["fc"] = nn.Linear(c, 10)
-    return LayeredNet(layers, mean=(0.3,), std=(0.4,), classes=[str(i) for i in range(10)], name="digits_judge")
+    return _small_cnn(1, (16, 32, 64), [str(i) for i in range(10)], mean=(0.3,), std=(0.4,),
+                      name="digits_judge")
 
 
 def digits_judge(pretrained: bool = True):
