@@ -66,3 +66,11 @@ def test_tour_widget_vgg_without_weights_shows_message(monkeypatch):
     w = nm.widgets.tour.TopKExplorer(size=128)
     w.model_picker.value = "vgg16"
     assert "no network here" in w.message.value
+
+
+def test_every_lazy_widget_name_resolves_to_its_module():
+    from nomysticism import widgets
+
+    for name, mod in widgets._LAZY.items():
+        obj = getattr(widgets, name)
+        assert obj.__module__ == f"nomysticism.widgets.{mod}", name

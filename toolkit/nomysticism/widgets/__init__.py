@@ -12,6 +12,13 @@ _LAZY = {
     # name -> module that defines it
     "ImageView": "base", "Runner": "base", "png_bytes": "base", "mark": "base",
     "TopKExplorer": "tour",
+    "UnitExplorer": "attribution", "SaliencyExplorer": "attribution",
+    "ClassModelViewer": "attribution", "MethodComparison": "attribution",
+    "DeepDreamWidget": "attribution",
+    "StyleTransferWidget": "style",
+    "FastStylizer": "fast_style", "ToggleCompare": "fast_style", "FrameCompare": "fast_style",
+    "LatentInterpolator": "gan", "ConditionToggle": "gan", "CycleViewer": "gan",
+    # TrainingMonitor and loss_figure exist per topic: use widgets.gan.* or widgets.fast_style.*
 }
 
 
