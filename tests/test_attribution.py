@@ -141,7 +141,12 @@ def test_captum_parity(tiny, xs, ours, theirs):
 def test_target_none_is_top_class(tiny, xs):
     top = tiny(xs).argmax(1)
     assert torch.equal(A.guided_backprop(tiny, xs), A.guided_backprop(tiny, xs, top))
-    assert torch.equal(A.saliency(tiny, xs[0]), A.saliency(tiny, xs[:1], int(top[0])))
+    assert torch.equal(A.saliency(tiny, xs[0]), A.saliency(tiny, xs[:1], int(top[0]))[0])
+
+
+def test_single_image_keeps_its_shape(tiny, xs):
+    for f in (A.saliency, A.deconvnet, A.guided_backprop, A.smoothgrad):
+        assert f(tiny, xs[0]).shape == xs[0].shape, f.__name__
 
 
 def test_grad_cam_matches_captum(tiny, xs):
@@ -424,4 +429,7 @@ def test_ground_truth_scores_beat_random(shapesnet):
     for m in ("gradient", "grad_cam"):
         assert rows[m]["pointing@0"] > rnd["pointing@0"] + 0.4, rows
         assert rows[m]["mass_in_mask"] > 2 * area
-    assert rows["guided"]["pointing@2"] > rnd["pointing@2"] + 0.4
+    for m in ("gradient", "deconvnet", "guided", "grad_cam"):
+        # guided/deconvnet peak on the object's edge, just outside the mask: a 2 px tolerance
+        assert rows[m]["pointing@2"] > rnd["pointing@2"] + 0.4, (m, rows)
+        assert rows[m]["mass_in_mask"] > 2 * area, (m, rows)

@@ -1,4 +1,4 @@
-"""binder/ (repo2docker) agrees with pyproject.toml and the Makefile, and postBuild pre-fetches VGG weights."""
+"""binder/ (repo2docker) agrees with pyproject.toml and the Makefile, and postBuild pre-fetches the papers' weights."""
 
 from __future__ import annotations
 
@@ -133,7 +133,8 @@ def test_postbuild_installs_the_toolkit_with_its_extras():
 
 
 def test_postbuild_prefetch_calls_the_toolkit(monkeypatch):
-    """The pre-fetch line in postBuild, run here with the download replaced: it asks for VGG-16 and VGG-19."""
+    """The pre-fetch line in postBuild, run here with the download replaced: it asks for every
+    network the notebooks load when they can (VGG-16, VGG-19, GoogLeNet)."""
     text = (BINDER / "postBuild").read_text()
     m = re.search(r"python3? -c \"([^\"]*prefetch_weights[^\"]*)\"", text)
     assert m, "postBuild must call nm.models.prefetch_weights via python -c"
@@ -142,7 +143,7 @@ def test_postbuild_prefetch_calls_the_toolkit(monkeypatch):
     asked = []
     monkeypatch.setattr(nm.models, "download_weights", lambda name, progress=True: asked.append(name) or {})
     exec(compile(m[1], "postBuild", "exec"), {})
-    assert sorted(asked) == ["vgg16", "vgg19"], f"postBuild pre-fetches {asked}"
+    assert sorted(asked) == sorted(nm.models.DOWNLOADABLE), f"postBuild pre-fetches {asked}"
 
 
 def test_readme_has_a_binder_badge():

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -401,10 +400,9 @@ def use_widget(page, scope, shots: Path, stem: str) -> dict:
     widget.screenshot(path=str(shots / f"{stem}_widget.png"))
     assert change, (f"{stem}: nm-output did not change within {CHANGE_TIMEOUT_S} s after "
                     f"using the nm-primary {kind} (screenshots in {shots})")
-    if change == "transient":
-        warnings.warn(f"{stem}: after the {kind}, nm-output was redrawn {seen} times but ended on the "
-                      f"same picture it started from (e.g. a deterministic job re-run with the same "
-                      f"settings); a reader sees no lasting change", stacklevel=1)
+    assert change == "final", (
+        f"{stem}: after the {kind}, nm-output was redrawn {seen} times but ended on the same picture "
+        f"it started from: a reader sees no lasting change (screenshots in {shots})")
     return {"control": kind, "change_s": round(took, 1), "change": change, "redraws": seen}
 
 

@@ -110,3 +110,24 @@ def test_vgg_without_network_gives_clear_error(monkeypatch, tmp_path):
 def test_unknown_model():
     with pytest.raises(ValueError, match="available"):
         nm.models.load("alexnet")
+
+
+def test_googlenet_matches_torchvision_with_transform_input(monkeypatch):
+    """DeepDream's network: our named-layer GoogLeNet (normalised to [-1,1]) computes what
+    torchvision's GoogLeNet computes with ``transform_input=True`` on ImageNet-normalised input."""
+    tv = torchvision.models.googlenet(weights=None, aux_logits=True, transform_input=True,
+                                      init_weights=True).eval()
+    for m in tv.modules():  # non-trivial BN statistics, so the normalisation is really tested
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    monkeypatch.setattr(nm.models, "download_weights", lambda n, progress=True: tv.state_dict())
+    ours = nm.models.load("googlenet")
+    assert "inception4c" in ours.layer_names and ours.default_layers["dream"] == "inception4c"
+    x = torch.rand(2, 3, 96, 96)
+    with torch.no_grad():
+        ref = tv(nm.images.normalize(x))
+        ref = ref.logits if hasattr(ref, "logits") else ref
+        assert torch.allclose(ours(x), ref, rtol=1e-4, atol=1e-5)
+        mid = ours.features(x, ["inception4c"])["inception4c"]
+    assert mid.shape == (2, 512, 6, 6)

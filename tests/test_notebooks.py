@@ -51,3 +51,20 @@ def test_notebook_smoke_run(nb, artifacts):
     if took > SMOKE_BUDGET_S:
         warnings.warn(f"{nb.name} took {took:.0f} s with SMOKE=True; keep smoke runs under {SMOKE_BUDGET_S} s",
                       stacklevel=1)
+
+
+@pytest.mark.notebook
+def test_theano_appendix_skips_cleanly_without_the_legacy_extra(monkeypatch, tmp_path):
+    """A user without the legacy extra: notebook 90 says how to install it and runs to the end."""
+    import papermill as pm
+
+    monkeypatch.setenv("NOMYSTICISM_LEGACY", "0")  # legacy.available() -> False in the kernel too
+    nb = ROOT / "notebooks" / "90_appendix_2015_theano.ipynb"
+    out = tmp_path / nb.name
+    pm.execute_notebook(str(nb), str(out), parameters={"SMOKE": True}, cwd=str(nb.parent),
+                        kernel_name="python3", progress_bar=False, execution_timeout=120)
+    text = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"]
+                   for o in c.get("outputs", []))
+    assert "legacy extra is not installed" in text
+    assert 'pip install -e ".[legacy]"' in text or "[legacy]" in text
+    assert "theano-pymc 1.1.2" not in text  # nothing of Theano ran

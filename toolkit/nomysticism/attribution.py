@@ -86,7 +86,7 @@ def load_paper_model(name: str = "vgg16", fallback: str = "efficientnet_lite0",
     from . import models
 
     try:
-        if name in ("vgg16", "vgg19"):
+        if name in models.DOWNLOADABLE:
             if download:
                 models.download_weights(name, progress=False)
             else:
@@ -201,6 +201,8 @@ def modified_backprop(rule: str = "guided"):
     ``torch.relu``/``F.relu``/``F.relu6``/``F.hardtanh(x, 0, m)``/``Tensor.relu`` and their
     in-place forms. For ReLU6 the gradient and guided rules also zero the gradient where x ≥ 6.
     Everything is back to normal on exit, also after an exception.
+    Not swapped (they keep the plain gradient): ``Tensor.clamp(min=0)``, ``F.threshold`` and
+    ``F.hardtanh_``; write rectifiers as ReLU for these methods.
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, not {rule!r}")
@@ -258,7 +260,7 @@ def input_gradient(model: nn.Module, image: torch.Tensor, target=None, rule: str
             logits = model(x)
     score, _ = _score(logits, target)
     (g,) = torch.autograd.grad(score, x)
-    return g.to(image.device)
+    return g.to(image.device).reshape(image.shape)  # (3,H,W) in, (3,H,W) out
 
 
 def saliency(model: nn.Module, image: torch.Tensor, target=None, abs: bool = True) -> torch.Tensor:
@@ -345,6 +347,7 @@ def smoothgrad(model: nn.Module, image: torch.Tensor, target=None, method: Calla
     ``method`` is any attribution function here (saliency by default). ``target=None`` takes the
     top class of the *clean* image, so every noisy copy explains the same class.
     """
+    shape = image.shape
     image = image if image.ndim == 4 else image.unsqueeze(0)
     if target is None:
         with torch.no_grad():
@@ -357,7 +360,7 @@ def smoothgrad(model: nn.Module, image: torch.Tensor, target=None, method: Calla
     for _ in range(n):
         eps = torch.randn(image.shape, generator=g).to(image.device) * sigma
         total += method(model, image + eps, target, **kwargs)
-    return total / n
+    return (total / n).reshape(shape)
 
 
 def random_attribution(model: nn.Module, image: torch.Tensor, target=None, seed: int = 0):

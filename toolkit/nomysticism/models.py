@@ -34,6 +34,7 @@ __all__ = [
     "register",
     "download_weights",
     "prefetch_weights",
+    "DOWNLOADABLE",
     "top_k",
     "imagenet_classes",
     "replace_inplace_relus",
@@ -210,11 +211,16 @@ _VGG_WIDTHS = [64, 128, 256, 512, 512]
 def _tv_weights(name: str):
     import torchvision.models as tvm
 
-    return {"vgg16": tvm.VGG16_Weights.IMAGENET1K_V1, "vgg19": tvm.VGG19_Weights.IMAGENET1K_V1}[name]
+    return {"vgg16": tvm.VGG16_Weights.IMAGENET1K_V1, "vgg19": tvm.VGG19_Weights.IMAGENET1K_V1,
+            "googlenet": tvm.GoogLeNet_Weights.IMAGENET1K_V1}[name]
+
+
+#: Models whose weights come from torchvision's weights API (downloaded once into the torch cache).
+DOWNLOADABLE = ("vgg16", "vgg19", "googlenet")
 
 
 def download_weights(name: str, progress: bool = True) -> dict[str, torch.Tensor]:
-    """The torchvision state dict for ``vgg16``/``vgg19``, downloaded once into the torch cache.
+    """The torchvision state dict for ``vgg16``/``vgg19``/``googlenet``, downloaded once into the torch cache.
 
     Raises :class:`WeightsUnavailableError` with instructions when there is no network.
     """
@@ -235,7 +241,7 @@ def download_weights(name: str, progress: bool = True) -> dict[str, torch.Tensor
         ) from None
 
 
-def prefetch_weights(names: Iterable[str] = ("vgg16", "vgg19"), progress: bool = True) -> list[str]:
+def prefetch_weights(names: Iterable[str] = DOWNLOADABLE, progress: bool = True) -> list[str]:
     """Download weights into the torch cache ahead of time (Binder's postBuild uses this)."""
     done = []
     for n in names:
@@ -294,6 +300,30 @@ def vgg16(pretrained: bool = True, pooling: str = "max") -> LayeredNet:
 def vgg19(pretrained: bool = True, pooling: str = "max") -> LayeredNet:
     """VGG-19 (Simonyan & Zisserman 2014, config E), the network of Gatys et al. 2015."""
     return _vgg("vgg19", pretrained, pooling)
+
+
+GOOGLENET_LAYERS = ("conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
+                    "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d",
+                    "inception4e", "maxpool4", "inception5a", "inception5b", "avgpool")
+
+
+@register("googlenet")
+def googlenet(pretrained: bool = True) -> LayeredNet:
+    """GoogLeNet / Inception v1 (Szegedy et al. 2014), the network of DeepDream (Mordvintsev et al.
+    2015), with torchvision's IMAGENET1K_V1 weights. Layers keep torchvision's names (``inception4c``
+    is the classic dream layer). Those weights expect inputs scaled to [-1, 1] (torchvision's
+    ``transform_input``), which is this net's normalisation: mean 0.5, std 0.5."""
+    import torchvision.models as tvm
+
+    tv = tvm.googlenet(weights=None, aux_logits=False, transform_input=False, init_weights=False)
+    if pretrained:
+        sd = {k: v for k, v in download_weights("googlenet").items() if not k.startswith("aux")}
+        tv.load_state_dict(sd)
+    layers = OrderedDict((n, getattr(tv, n)) for n in GOOGLENET_LAYERS)
+    layers.update(flatten=nn.Flatten(1), dropout=tv.dropout, fc=tv.fc)
+    return LayeredNet(layers, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), classes=imagenet_classes(),
+                      name="googlenet",
+                      default_layers={"gradcam": "inception5b", "dream": "inception4c"})
 
 
 # ------------------------------------------------------------------------------------------------

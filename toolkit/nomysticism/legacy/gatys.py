@@ -75,6 +75,7 @@ def compile_gatys_loss(net: dict, content: np.ndarray, style: np.ndarray, *,
     size). Returns ``(f, generated_image)``: ``f()`` gives ``[loss, gradient]`` at the current value
     of the shared variable ``generated_image``. The targets (P, A) are computed once, as in the recipe.
     """
+    announce_compile()  # before the first theano.function: that is where the wait begins
     fx = theano.config.floatX
     names = list(dict.fromkeys([*content_layers, *style_layers]))
     input_im = T.tensor4()

@@ -292,7 +292,7 @@ class DeepDreamWidget(_Widget):
     def __init__(self, model, image: torch.Tensor, layers=None, size: int = 224, width: int = 420):
         self.model = model
         self.image = resize(image if image.ndim == 4 else image.unsqueeze(0), size)
-        layers = layers or [n for n in model.layer_names if n.startswith(("relu", "block"))]
+        layers = layers or [n for n in model.layer_names if n.startswith(("relu", "block", "inception"))]
         default = model.default_layers.get("dream", layers[len(layers) // 2])
         self.layer = W.Dropdown(options=layers, value=default if default in layers else layers[0],
                                 description="layer")

@@ -27,12 +27,13 @@ def loss_figure(hist: dict, title: str = "training loss"):
 
     fig, ax = plt.subplots(figsize=(4.6, 2.8))
     if hist.get("step"):
-        ax.plot(hist["step"], hist["loss"], label="total", color="k")
+        mk = "o" if len(hist["step"]) < 10 else None  # a line of one point is invisible
+        ax.plot(hist["step"], hist["loss"], label="total", color="k", marker=mk)
         for key, c in (("content", "#4c72b0"), ("style", "#dd8452")):
             w = hist.get(f"{key}_weight", 1.0)
             vals = [w * v for v in hist.get(key, [])]
             if any(v > 0 for v in vals):  # a texture run has no content term
-                ax.plot(hist["step"], vals, label=key, color=c, alpha=0.8)
+                ax.plot(hist["step"], vals, label=key, color=c, alpha=0.8, marker=mk)
         ax.set_yscale("log")
         ax.legend(fontsize=8)
     ax.set_xlabel("step")

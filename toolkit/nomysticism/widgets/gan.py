@@ -43,7 +43,7 @@ def loss_figure(history: dict, title: str = "", smooth: int = 5):
         v = np.asarray(v, dtype=float)
         if smooth > 1 and len(v) >= smooth:
             v = np.convolve(v, np.ones(smooth) / smooth, mode="valid")
-        ax.plot(steps[len(steps) - len(v):], v, label=k, lw=1.2)
+        ax.plot(steps[len(steps) - len(v):], v, label=k, lw=1.2, marker="o" if len(v) < 10 else None)
     ax.set_xlabel("step")
     ax.set_title(title, fontsize=10)
     if len(steps):
