@@ -2,6 +2,8 @@
 
     OMP_NUM_THREADS=1 python bench/gan.py            # CPU rows (~1 min); GPU rows when CUDA is there
     python bench/gan.py --steps 50 --size 64          # bigger
+    OMP_NUM_THREADS=1 python bench/gan.py --cyclegan-steps 300 --variants lsgan,no-identity   # ~2 min
+
 
 Rows: DCGAN / cGAN / DCGAN-WGAN-GP / CycleGAN on CPU, and on CUDA in fp32 and in bf16 autocast with
 channels_last (ratios side by side). Quality columns come from the shipped demo generators
@@ -32,18 +34,23 @@ def speed(make, data, steps, batch, dev, amp):
     return steps / (time.perf_counter() - t)
 
 
-def cyclegan_quality(steps, size=32):
-    """Zhu 2017 measured on the offline photo/cartoon domains (notebook 11's settings)."""
+CYCLEGAN_VARIANTS = {"lsgan": ("lsgan", {}), "wgangp": ("wgangp", {"gan_mode": "wgangp"}),
+                     "no-identity": ("lsgan, no identity", {"lambda_id": 0.0})}
+
+
+def cyclegan_quality(steps, size=32, variants=tuple(CYCLEGAN_VARIANTS), clf_steps=300):
+    """Zhu 2017 measured on the offline photo/cartoon domains (notebook 11's settings): cycle error,
+    how much G_AB changes an image, and how often a domain classifier (trained on real A vs B)
+    accepts the translations; one row per variant (keys of ``CYCLEGAN_VARIANTS``)."""
     A, B = nm.data.cartoon_domains(400, size, seed=0)
     At, Bt = nm.data.cartoon_domains(100, size, seed=1)
-    clf = gan.train_domain_classifier(A, B, steps=300)
+    clf = gan.train_domain_classifier(A, B, steps=clf_steps)
     print(f"# CycleGAN, {steps} steps, {size} px, ngf 16, 6 blocks, batch 4; domain classifier on held-out "
           f"real: A {gan.acceptance(clf, At, 'A'):.0%}, B {gan.acceptance(clf, Bt, 'B'):.0%}")
     print("| variant | steps/s | cycle A→B→A | cycle B→A→B | change A→B | G_AB(a) accepted as B | "
           "G_BA(b) accepted as A | colour shift of G_BA |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, kw in {"lsgan": {}, "wgangp": {"gan_mode": "wgangp"},
-                     "lsgan, no identity": {"lambda_id": 0.0}}.items():
+    for name, kw in (CYCLEGAN_VARIANTS[v] for v in variants):
         torch.manual_seed(0)
         m = gan.CycleGAN(ngf=16, ndf=16, n_blocks=6, **kw)
         run = gan.train(m, (A, B), steps, batch_size=4, progress=False, sample_every=10**9)
@@ -61,11 +68,17 @@ def main():
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--cyclegan-steps", type=int, default=0,
-                    help="also train three small CycleGANs (lsgan, wgangp, lsgan without identity) this "
-                         "many steps each and report cycle error and domain-classifier acceptance")
+                    help="instead: train small CycleGANs (see --variants) this many steps each at --size "
+                         "px and report cycle error and domain-classifier acceptance")
+    ap.add_argument("--variants", default=",".join(CYCLEGAN_VARIANTS),
+                    help="comma-separated CycleGAN variants: " + ", ".join(CYCLEGAN_VARIANTS))
     args = ap.parse_args()
     if args.cyclegan_steps:
-        cyclegan_quality(args.cyclegan_steps)
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        unknown = [v for v in variants if v not in CYCLEGAN_VARIANTS]
+        if unknown:
+            ap.error(f"unknown --variants {unknown}; choose from {list(CYCLEGAN_VARIANTS)}")
+        cyclegan_quality(args.cyclegan_steps, args.size, variants)
         return
     s = args.size
     x, y = nm.data.digits(s)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -416,6 +417,8 @@ class _Model:
     opts: dict[str, torch.optim.Optimizer]
     device = torch.device("cpu")
     amp = False
+    clip_grad: float | None = None
+    _cpu_tensors: tuple[str, ...] = ()  # tensor attributes that stay on the CPU (display images)
 
     def to(self, device) -> _Model:
         self.device = torch.device(device)
@@ -424,7 +427,7 @@ class _Model:
             if self.device.type == "cuda":
                 n.to(memory_format=torch.channels_last)
         for k, v in list(vars(self).items()):
-            if isinstance(v, torch.Tensor):
+            if isinstance(v, torch.Tensor) and k not in self._cpu_tensors:
                 setattr(self, k, v.to(self.device))
         for opt in self.opts.values():  # moved optimiser state (after a resume on another device)
             for st in opt.state.values():
@@ -451,11 +454,32 @@ class _Model:
         for n in self.nets.values():
             n.train(on)
 
+    @contextmanager
+    def _sampling(self, *nets: nn.Module):
+        """Eval mode (batch norm uses, and does not update, its running statistics) and no grad
+        for ``nets`` while sampling; each net's previous mode is restored afterwards."""
+        was = [n.training for n in nets]
+        try:
+            for n in nets:
+                n.eval()
+            with torch.no_grad(), self._autocast():
+                yield
+        finally:
+            for n, w in zip(nets, was):
+                n.train(w)
+
+    @staticmethod
+    def _net_device(net: nn.Module) -> torch.device:
+        """Where ``net``'s weights are (inputs are moved there)."""
+        p = next(net.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
     def extra_state(self) -> dict:
-        return {}
+        """Plain settings a callback may change during training; saved so that they survive a resume."""
+        return {"clip_grad": self.clip_grad}
 
     def load_extra_state(self, st: dict) -> None:
-        pass
+        self.clip_grad = st.get("clip_grad", self.clip_grad)  # older checkpoints lack it
 
     def state_dict(self) -> dict:
         return {"nets": {k: n.state_dict() for k, n in self.nets.items()},
@@ -503,7 +527,8 @@ class DCGAN(_Model):
         self.opts = {"G": _adam(self.nets["G"].parameters(), lr, betas),
                      "D": _adam(self.nets["D"].parameters(), lr, betas)}
         self.fixed_z = torch.randn(n_samples, nz)
-        self.last_g: dict[str, float] = {}
+        # G's last losses, logged on critic-only steps too (NaN, a gap in plots, before G's first step)
+        self.last_g: dict[str, float] = {"loss_G": math.nan}
 
     def _build(self, size, channels, nz, ngf, ndf):
         norm = "layer" if self.gan_mode == "wgangp" else "batch"
@@ -562,15 +587,14 @@ class DCGAN(_Model):
     # sampling -----------------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, z: torch.Tensor | None = None, n: int = 16, *cond) -> torch.Tensor:
-        """Images (N,C,H,W) in [0,1] from noise ``z`` (drawn if None). G runs in eval mode."""
+        """Images (N,C,H,W) in [0,1], on the CPU, from noise ``z`` (drawn if None). G runs in eval
+        mode (its previous mode is restored), on the device its weights are on."""
         G = self.G
-        was = G.training
-        G.eval()
+        dev = self._net_device(G)
         z = torch.randn(n, self.nz) if z is None else z
-        cond = tuple(c.to(self.device) for c in cond)
-        with self._autocast():
-            x = G(z.to(self.device), *cond)
-        G.train(was)
+        cond = tuple(c.to(dev) for c in cond)
+        with self._sampling(G):
+            x = G(z.to(dev), *cond)
         return _to_01(x).cpu()
 
     def samples(self) -> torch.Tensor:
@@ -578,9 +602,10 @@ class DCGAN(_Model):
         return self.generate(self.fixed_z)
 
     def extra_state(self):
-        return {"fixed_z": self.fixed_z.cpu(), "last_g": dict(self.last_g)}
+        return {**super().extra_state(), "fixed_z": self.fixed_z.cpu(), "last_g": dict(self.last_g)}
 
     def load_extra_state(self, st):
+        super().load_extra_state(st)
         self.fixed_z = st["fixed_z"].to(self.device)
         self.last_g = dict(st["last_g"])
 
@@ -646,22 +671,35 @@ class CycleGAN(_Model):
     + λ_cycle·(‖G_BA(G_AB(a)) − a‖₁ + ‖G_AB(G_BA(b)) − b‖₁) + λ_id·λ_cycle·(‖G_AB(b) − b‖₁ + ‖G_BA(a) − a‖₁),
     λ_cycle 10, λ_id 0.5. D is trained on a pool of 50 past fakes, D's loss is halved; Adam 2e-4,
     β1 0.5; LR constant for the first half of the run, then linearly to zero (:func:`linear_decay`).
-    ``gan_mode`` lsgan (the paper's) / vanilla / wgangp (the seed's later choice; gradient penalty
-    on D, no pool halving). ``n_blocks`` 6 (128 px) or 9 (256 px). Data: a pair ``(A, B)``
-    of unpaired image sets in [0,1].
+    ``gan_mode`` lsgan (the paper's) / vanilla / wgangp (the seed's later choice). With wgangp the
+    judges are critics as in :class:`DCGAN`'s WGAN-GP: a gradient penalty of weight ``lambda_gp``
+    instead of the halving, Adam betas (0.0, 0.9) unless you pass others (Gulrajani 2017, alg. 1),
+    and the translators step only every ``n_critic`` steps (default 5 for wgangp, else 1), so
+    there are ``n_critic`` critic updates per generator update. ``n_blocks`` 6 (128 px) or 9
+    (256 px); ``norm`` instance (the paper's) or batch. Data: a pair ``(A, B)`` of unpaired image
+    sets in [0,1].
 
     The seed project lowered λ_cycle, λ_id and gradient clipping over training: they are plain
-    attributes (``lambda_cycle``, ``lambda_id``, ``clip_grad``) a callback may change.
+    attributes (``lambda_cycle``, ``lambda_id``, ``clip_grad``) a callback may change; they are
+    saved in checkpoints, so the changed values survive a resume.
+
+    ``sample_images=(A, B)`` fixes the 4 + 4 images of :meth:`samples` (else the first batch's);
+    they stay on the CPU whatever device the model is on.
     """
+
+    _cpu_tensors = ("sample_A", "sample_B")
 
     def __init__(self, channels: int = 3, ngf: int = 64, ndf: int = 64, n_blocks: int = 9,
                  gan_mode: str = "lsgan", lambda_cycle: float = 10.0, lambda_id: float = 0.5,
                  pool_size: int = 50, lr: float = 2e-4, betas=(0.5, 0.999), n_decay: int | None = None,
-                 lambda_gp: float = 10.0, clip_grad: float | None = None, amp: bool = False,
-                 norm: str = "instance", sample_images: tuple | None = None):
+                 lambda_gp: float = 10.0, n_critic: int | None = None, clip_grad: float | None = None,
+                 amp: bool = False, norm: str = "instance", sample_images: tuple | None = None):
         self.gan_mode = _check_mode(gan_mode)
         self.lambda_cycle, self.lambda_id, self.lambda_gp = lambda_cycle, lambda_id, lambda_gp
         self.clip_grad, self.amp, self.lr, self.n_decay = clip_grad, amp, lr, n_decay
+        self.n_critic = n_critic or (5 if gan_mode == "wgangp" else 1)
+        if gan_mode == "wgangp":
+            betas = (0.0, 0.9) if tuple(betas) == (0.5, 0.999) else betas  # Gulrajani 2017, alg. 1
         self.nets = {"G_AB": ResnetGenerator(channels, ngf, n_blocks, norm),
                      "G_BA": ResnetGenerator(channels, ngf, n_blocks, norm),
                      "D_A": PatchDiscriminator(channels, ndf, 3, norm),
@@ -672,9 +710,10 @@ class CycleGAN(_Model):
         D = list(self.nets["D_A"].parameters()) + list(self.nets["D_B"].parameters())
         self.opts = {"G": _adam(G, lr, betas), "D": _adam(D, lr, betas)}
         self.pool_A, self.pool_B = ImagePool(pool_size), ImagePool(pool_size)
+        self.last_g: dict[str, float] = dict.fromkeys(("loss_G", "loss_cycle", "loss_idt"), math.nan)
         self.sample_A = self.sample_B = None
         if sample_images is not None:
-            self.sample_A, self.sample_B = (s[:4].clone() for s in sample_images)
+            self.sample_A, self.sample_B = (s[:4].detach().cpu().clone() for s in sample_images)
 
     def draw(self, data, n):
         A, B = data
@@ -689,34 +728,41 @@ class CycleGAN(_Model):
                 g["lr"] = self.lr * f
 
     def train_step(self, batch, step: int, n_steps: int) -> dict[str, float]:
-        """One G update (both translators) and one D update (both judges), as in junyanz's
-        ``optimize_parameters``; returns the losses."""
+        """One G update (both translators; with wgangp only every ``n_critic`` steps) and one D
+        update (both judges), as in junyanz's ``optimize_parameters``; returns the losses."""
         self._set_lr(step, n_steps)
         if self.sample_A is None:
-            self.sample_A, self.sample_B = batch[0][:4].clone(), batch[1][:4].clone()
+            self.sample_A, self.sample_B = (b[:4].detach().cpu().clone() for b in batch)
         real_A, real_B = (_to_pm1(self._input(b)) for b in batch)
         G_AB, G_BA, D_A, D_B = (self.nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
         mode, lc, li = self.gan_mode, self.lambda_cycle, self.lambda_id
-        # G step (judges frozen)
-        D_A.requires_grad_(False)
-        D_B.requires_grad_(False)
-        with self._autocast():
-            fake_B, fake_A = G_AB(real_A), G_BA(real_B)
-            rec_A, rec_B = G_BA(fake_B), G_AB(fake_A)
-            loss_gan = g_loss(D_B(fake_B), mode) + g_loss(D_A(fake_A), mode)
-            loss_cyc = (F.l1_loss(rec_A.float(), real_A) + F.l1_loss(rec_B.float(), real_B)) * lc
-            loss_idt = torch.zeros((), device=self.device)
-            if li > 0:
-                loss_idt = (F.l1_loss(G_AB(real_B).float(), real_B) + F.l1_loss(G_BA(real_A).float(), real_A)) * lc * li
-            loss_g = loss_gan + loss_cyc + loss_idt
-        self.opts["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self._clip(G_AB)
-        self._clip(G_BA)
-        self.opts["G"].step()
+        if step % self.n_critic == 0:
+            # G step (judges frozen)
+            D_A.requires_grad_(False)
+            D_B.requires_grad_(False)
+            with self._autocast():
+                fake_B, fake_A = G_AB(real_A), G_BA(real_B)
+                rec_A, rec_B = G_BA(fake_B), G_AB(fake_A)
+                loss_gan = g_loss(D_B(fake_B), mode) + g_loss(D_A(fake_A), mode)
+                loss_cyc = (F.l1_loss(rec_A.float(), real_A) + F.l1_loss(rec_B.float(), real_B)) * lc
+                loss_idt = torch.zeros((), device=self.device)
+                if li > 0:
+                    loss_idt = (F.l1_loss(G_AB(real_B).float(), real_B)
+                                + F.l1_loss(G_BA(real_A).float(), real_A)) * lc * li
+                loss_g = loss_gan + loss_cyc + loss_idt
+            self.opts["G"].zero_grad(set_to_none=True)
+            loss_g.backward()
+            self._clip(G_AB)
+            self._clip(G_BA)
+            self.opts["G"].step()
+            D_A.requires_grad_(True)
+            D_B.requires_grad_(True)
+            self.last_g = {"loss_G": loss_gan.item(), "loss_cycle": loss_cyc.item(), "loss_idt": loss_idt.item()}
+        else:
+            # a critic-only step: fresh fakes from the current translators, no G update
+            with torch.no_grad(), self._autocast():
+                fake_B, fake_A = G_AB(real_A), G_BA(real_B)
         # D step on pooled fakes
-        D_A.requires_grad_(True)
-        D_B.requires_grad_(True)
         fb, fa = self.pool_B.query(fake_B.detach()), self.pool_A.query(fake_A.detach())
         with self._autocast():
             losses = []
@@ -733,42 +779,48 @@ class CycleGAN(_Model):
         self._clip(D_A)
         self._clip(D_B)
         self.opts["D"].step()
-        return {"loss_G": loss_gan.item(), "loss_cycle": loss_cyc.item(), "loss_idt": loss_idt.item(),
-                "loss_D_B": losses[0].item(), "loss_D_A": losses[1].item(),
+        return {**self.last_g, "loss_D_B": losses[0].item(), "loss_D_A": losses[1].item(),
                 "lr": self.opts["G"].param_groups[0]["lr"]}
 
-    @torch.no_grad()
     def translate(self, x: torch.Tensor, direction: str = "AB") -> torch.Tensor:
-        """Images in [0,1] through G_AB (``"AB"``) or G_BA (``"BA"``); eval mode (instance norm
-        does not care), in batches of 16."""
+        """Images (N,C,H,W) in [0,1] through G_AB (``"AB"``) or G_BA (``"BA"``): the same shape, a
+        float tensor on the CPU, whatever device ``x`` and the model are on (``x`` is moved to the
+        generator's device). The generator runs in eval mode (its previous mode is restored, so a
+        batch-norm translator's running statistics stay as they were), in batches of 16."""
         G = self.nets["G_" + direction]
+        dev = self._net_device(G)
         outs = []
-        for i in range(0, len(x), 16):
-            with self._autocast():
-                outs.append(_to_01(G(_to_pm1(self._input(x[i:i + 16])))).cpu())
+        with self._sampling(G):
+            for i in range(0, len(x), 16):
+                xi = x[i:i + 16].to(dev, non_blocking=True).float()
+                if dev.type == "cuda":
+                    xi = xi.contiguous(memory_format=torch.channels_last)
+                outs.append(_to_01(G(_to_pm1(xi))).cpu().contiguous())
         return torch.cat(outs)
 
     def samples(self) -> torch.Tensor:
-        """Rows: A, G_AB(A), G_BA(G_AB(A)), B, G_BA(B), G_AB(G_BA(B)) for 4 fixed images each."""
+        """Rows: A, G_AB(A), G_BA(G_AB(A)), B, G_BA(B), G_AB(G_BA(B)) for 4 fixed images each (CPU)."""
         if self.sample_A is None:
             return torch.zeros(1, 3, 8, 8)
-        a, b = self.sample_A, self.sample_B
+        a, b = self.sample_A.cpu().float(), self.sample_B.cpu().float()
         ab, ba = self.translate(a, "AB"), self.translate(b, "BA")
         return torch.cat([a, ab, self.translate(ab, "BA"), b, ba, self.translate(ba, "AB")])
 
     def extra_state(self):
-        st = {"pool_A": self.pool_A.state_dict(), "pool_B": self.pool_B.state_dict(),
-              "lambda_cycle": self.lambda_cycle, "lambda_id": self.lambda_id}
+        st = {**super().extra_state(), "pool_A": self.pool_A.state_dict(), "pool_B": self.pool_B.state_dict(),
+              "lambda_cycle": self.lambda_cycle, "lambda_id": self.lambda_id, "last_g": dict(self.last_g)}
         if self.sample_A is not None:
             st["sample_A"], st["sample_B"] = self.sample_A.cpu(), self.sample_B.cpu()
         return st
 
     def load_extra_state(self, st):
+        super().load_extra_state(st)
         self.pool_A.load_state_dict(st["pool_A"], self.device)
         self.pool_B.load_state_dict(st["pool_B"], self.device)
         self.lambda_cycle, self.lambda_id = st["lambda_cycle"], st["lambda_id"]
+        self.last_g = dict(st.get("last_g", {}))
         if "sample_A" in st:
-            self.sample_A, self.sample_B = st["sample_A"], st["sample_B"]
+            self.sample_A, self.sample_B = st["sample_A"].cpu(), st["sample_B"].cpu()
 
 
 # ------------------------------------------------------------------------------------------------
