@@ -285,6 +285,10 @@ def test_export_round_trip(tmp_path):
     assert torch.equal(fs.load_pretrained(str(path))(x), m(x))
     with pytest.raises(ValueError, match="no shipped model"):
         fs.load_pretrained("no-such-style")
+    half = fs.TransformerNet(width=4).to(torch.bfloat16)  # e.g. after bf16 training on a GPU
+    fs.export(half, tmp_path / "h.safetensors")
+    assert next(half.parameters()).dtype == torch.bfloat16  # the caller's model is left alone
+    assert next(fs.load_model(tmp_path / "h.safetensors").parameters()).dtype == torch.float32
 
 
 # ------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ at 256 px, batch 4, 2 epochs ≈ 40k steps as in the paper), or offline the bund
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -662,7 +663,8 @@ def export(model: nn.Module, path, metadata: dict | None = None) -> Path:
     so :func:`load_model` can rebuild it."""
     meta = {"config": json.dumps(model.config)}
     meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()})
-    return ckpt.save_weights(model.float().cpu(), path, metadata=meta)
+    # a float32 CPU copy: the caller's model stays where it is (e.g. on the GPU, in bf16)
+    return ckpt.save_weights(copy.deepcopy(model).float().cpu(), path, metadata=meta)
 
 
 def load_model(path, device=None) -> nn.Module:
