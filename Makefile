@@ -1,6 +1,7 @@
 # No Mysticism: two commands on a fresh Linux machine with Python 3.11.
-#   make lab    create .venv, install the toolkit + JupyterLab, open notebooks/00_tour.ipynb
-#   make test   install the same way (plus test extras) and run the whole suite
+#   make lab    create .venv, install the toolkit + JupyterLab, serve the project root, open the tour
+#   make test   install the same way (plus test extras), the apt packages of scripts/system-packages.sh,
+#               and run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -10,8 +11,14 @@ PIP    := $(PY) -m pip
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PORT   ?= 8888
 PYTEST_ARGS ?=
+# How `make lab` starts JupyterLab (tests/test_browser.py starts it the same way, via print-lab-args):
+# serve the project root, so course/ is in the file browser too, and open the tour.
+LAB_ARGS = --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
+           --LabApp.default_url=/lab/tree/notebooks/00_tour.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,)
+# JupyterLab reads overrides.json from its application directory: the news/update pop-ups off
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test venv install install-test book assignments bench lint clean
+.PHONY: lab test venv install install-test system-packages print-lab-args book assignments bench lint clean
 
 $(VENV)/.stamp-base:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +34,24 @@ $(VENV)/.stamp-test: $(VENV)/.stamp-base pyproject.toml
 	$(PIP) install -q -e ".[lab,dev,legacy,book]"
 	@touch $(VENV)/.stamp-lab $@
 
-venv install: $(VENV)/.stamp-lab
-install-test: $(VENV)/.stamp-test
+$(LAB_SETTINGS): scripts/jupyter_overrides.json $(VENV)/.stamp-base
+	@mkdir -p $(@D)
+	cp $< $@
 
-lab: $(VENV)/.stamp-lab
-	$(VENV)/bin/jupyter lab --port $(PORT) --ServerApp.ip=127.0.0.1 --ServerApp.default_url=/lab/tree/notebooks/00_tour.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/00_tour.ipynb
+venv install: $(VENV)/.stamp-lab $(LAB_SETTINGS)
+install-test: $(VENV)/.stamp-test $(LAB_SETTINGS)
 
-test: $(VENV)/.stamp-test
+lab: $(VENV)/.stamp-lab $(LAB_SETTINGS)
+	$(VENV)/bin/jupyter lab --port $(PORT) $(LAB_ARGS)
+
+print-lab-args:
+	@echo $(LAB_ARGS)
+
+# apt packages (BLAS + C++ for Theano, Chromium, FluidSynth); a no-op when all are installed
+system-packages:
+	@bash scripts/system-packages.sh
+
+test: system-packages $(VENV)/.stamp-test $(LAB_SETTINGS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 book: $(VENV)/.stamp-test

@@ -22,6 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "toolkit"))
 
 from nomysticism import fast_style as fs  # noqa: E402
+from nomysticism.runtime import autocast, memory_format  # noqa: E402
 
 SIZES = {"256": (256, 256), "512": (512, 512), "1080p": (1080, 1920)}
 
@@ -62,13 +63,13 @@ def gpu_rows(widths, sizes, repeats, batch, compile_=True):
             variants.append(("bf16+cl+compile", True, True, True))
         for s in sizes:
             for name, amp, cl, comp in variants:
-                mf = torch.channels_last if cl else torch.contiguous_format
+                mf = memory_format(dev, cl)
                 m = base.to(memory_format=mf)
                 f = torch.compile(m) if comp else m
                 x = torch.rand(batch, 3, *SIZES[s], device=dev).contiguous(memory_format=mf)
 
                 def run(f=f, x=x, amp=amp):
-                    with torch.inference_mode(), torch.autocast("cuda", torch.bfloat16, enabled=amp):
+                    with torch.inference_mode(), autocast(dev, amp):
                         return f(x)
 
                 if comp:

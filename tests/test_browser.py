@@ -3,16 +3,19 @@
 For each notebook in notebooks/ (found automatically), in SMOKE mode:
 open it in JupyterLab, Run > Run All Cells, find its widget (CSS class ``nm-widget``), touch the
 main control (``nm-primary``: slider -> focus the handle and press ArrowRight; dropdown -> pick another
-option; button -> click; toggle/radio/checkbox/text handled too) and assert that the image or plot
-it drives (``nm-output``) looks different afterwards. Screenshots go to artifacts/browser/.
-Plus one Voila check: a notebook served as a standalone app shows its widget and reacts to it.
+option; button -> click; image -> click it; toggle/radio/checkbox/text handled too) and assert that
+the image or plot it drives (``nm-output``) looks different afterwards. Screenshots go to artifacts/browser/.
+Plus one Voila check: a notebook served as a standalone app shows its widget and reacts to it, and
+one check of ``make lab`` itself: started with the Makefile's LAB_ARGS, it opens the tour and
+shows no news pop-up.
 
 Set-up, as measured in shared/notes/jupyter-stack.md: Debian's Chromium (``/usr/bin/chromium``;
-``.ci/run`` installs it with apt; never ``playwright install``), one JupyterLab server on 127.0.0.1
-with a token (``--allow-root`` as root) for the whole session, one browser context, a fresh tab per
-notebook, and each notebook's kernel shut down after its test. The served notebooks are
-papermill-parameterised copies (``SMOKE = True`` injected after the ``parameters`` cell) in a
-temporary folder, with a first cell that changes to ``notebooks/`` so they run where they normally do.
+``make test`` installs it with apt, through scripts/system-packages.sh; never ``playwright install``),
+one JupyterLab server on 127.0.0.1 with a token (``--allow-root`` as root) for the whole session,
+one browser context, a fresh tab per notebook, and each notebook's kernel shut down after its test.
+The served notebooks are papermill-parameterised copies (``SMOKE = True`` injected after the
+``parameters`` cell) in a temporary folder, with a first cell that changes to ``notebooks/`` so they
+run where they normally do.
 
 Without Chromium the tests FAIL with instructions; set NM_ALLOW_NO_BROWSER=1 to skip them instead
 (for local runs only: CI must not set it).
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shlex
 import socket
 import subprocess
 import sys
@@ -152,7 +157,7 @@ def browser_context():
     """One headless Chromium (Debian's) and one browser context for the whole session."""
     if not CHROMIUM.exists():
         msg = (f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
-               f"(`sudo apt-get install -y chromium`, as .ci/run does; never `playwright install`). "
+               f"(`bash scripts/system-packages.sh`, as `make test` does; never `playwright install`). "
                f"Set NM_ALLOW_NO_BROWSER=1 to skip them on a machine without it.")
         if os.environ.get("NM_ALLOW_NO_BROWSER") == "1":
             pytest.skip(msg)
@@ -330,6 +335,9 @@ def interact(primary) -> str:
     """Touch the main control as a person would; returns what it was."""
     tag = primary.evaluate("e => e.tagName.toLowerCase()")
     classes = (primary.get_attribute("class") or "").split()
+    if tag == "img":  # a picture to click (notebook 13's hint editor): click its middle
+        primary.click()
+        return "image-click"
     handle = primary.locator(".noUi-handle")
     if handle.count():
         handle.first.focus()
@@ -490,3 +498,125 @@ def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = SE
                 return
         time.sleep(0.3)
     pytest.fail(f"voila did not listen on {port} within {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+def make_lab_args() -> list[str]:
+    """The JupyterLab arguments ``make lab`` uses (the Makefile's LAB_ARGS)."""
+    try:
+        out = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT), "print-lab-args"],
+                             capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.fail("`make` is not installed; this test reads `make print-lab-args`")
+    assert out.returncode == 0, f"make print-lab-args failed:\n{out.stderr}"
+    return shlex.split(out.stdout)
+
+
+_TOASTS_JS = """() => Array.from(document.querySelectorAll('.Toastify__toast'))
+                      .map(t => t.innerText.trim()).filter(Boolean)"""
+
+
+@pytest.mark.slow
+def test_make_lab_opens_the_tour(browser_context, shots, tmp_path):
+    """``make lab``'s server: the root URL opens notebooks/00_tour.ipynb, course/ is served too,
+    and no "Jupyter news" (or update) notification pops up."""
+    token, port, log = secrets.token_hex(16), _free_port(), tmp_path / "lab.log"
+    # fresh user settings and workspace, so one's own earlier answer to the news question hides nothing
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", *make_lab_args(),
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+           f"--LabApp.workspaces_dir={tmp_path / 'ws'}"]
+    env = {**_kernel_env(), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    base, page = f"http://127.0.0.1:{port}", None
+    try:
+        _wait_http(f"{base}/api/status?token={token}", proc, log, SERVER_START_TIMEOUT_S)
+        top = {c["name"] for c in _api(base, token, "/api/contents/")["content"]}
+        assert {"notebooks", "course"} <= top, f"make lab should serve the project root; it serves {sorted(top)}"
+        # overrides.json becomes the schema's defaults
+        notif = _api(base, token, "/lab/api/settings/@jupyterlab/apputils-extension:notification")
+        defaults = {k: v.get("default") for k, v in notif["schema"]["properties"].items()}
+        assert defaults.get("fetchNews") == "false" and defaults.get("checkForUpdates") is False, (
+            "JupyterLab would ask about Jupyter news: the Makefile copies scripts/jupyter_overrides.json "
+            f"to {sys.prefix}/share/jupyter/lab/settings/overrides.json (make install-test does); "
+            f"the server's defaults are {defaults}")
+
+        page = browser_context.new_page()
+        page.goto(f"{base}/?token={token}")
+        page.wait_for_function(
+            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            "        return w && w.context && w.context.path === 'notebooks/00_tour.ipynb'; }")
+        page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for()
+        tab = page.locator(".lm-TabBar-tab.lm-mod-current", has_text="00_tour.ipynb")
+        assert tab.count(), "the tab in front is not 00_tour.ipynb"
+        page.wait_for_timeout(4000)  # the news question would pop up right after start-up
+        toasts = page.evaluate(_TOASTS_JS)
+        page.screenshot(path=str(shots / "make_lab_tour.png"))
+        assert not toasts, f"notifications are shown on start-up: {toasts}"
+        page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget;"
+                      "  if (w && w.context) { w.context.model.dirty = false; w.close(); } }")
+        _shutdown_kernels(base, token)
+    except BaseException:
+        if page is not None:
+            page.screenshot(path=str(shots / "make_lab_tour_failed.png"))
+        print(log.read_text()[-3000:])
+        raise
+    finally:
+        if page is not None:
+            page.close()
+        _stop(proc)
+
+
+_HINT_ROW = re.compile(r"(\d+)\. \((\d+), (\d+)\): #[0-9a-f]{6}")
+
+
+@pytest.mark.slow
+def test_hint_editor_clicks_in_jupyterlab(served, lab, lab_page, browser_context, shots):
+    """Notebook 13's hint editor as a person uses it: two clicks on the grey photo put two hints
+    exactly where they were made (ipyevents' dataX/dataY, in image pixels), and the coloured
+    output changes."""
+    nb = next((p for p in NOTEBOOKS if p.stem.startswith("13_")), None)
+    assert nb is not None, "no notebook 13 in notebooks/"
+    base, token = lab
+    stem, page = f"{nb.stem}_hints", None
+    try:
+        page = open_in_lab(lab_page, browser_context, base, token, nb.name)
+        run_all_cells(page)
+        widget = page.locator(".jp-NotebookPanel:visible .nm-widget").first
+        widget.wait_for(state="visible", timeout=30_000)
+        photo, output = widget.locator("img.nm-primary").first, widget.locator(".nm-output").first
+        widget.scroll_into_view_if_needed()
+        before = _settled_screenshot(output, page)
+        (shots / f"{stem}_1_before.png").write_bytes(before)
+        expected = []
+        for fx, fy in ((0.3, 0.7), (0.7, 0.25)):
+            nw, nh, cw, ch = photo.evaluate("e => [e.naturalWidth, e.naturalHeight, e.clientWidth, e.clientHeight]")
+            x, y = fx * cw, fy * ch
+            photo.click(position={"x": x, "y": y})
+            expected.append((y * nh / ch, x * nw / cw))
+        t0, rows = time.time(), []
+        while time.time() - t0 < CHANGE_TIMEOUT_S:
+            page.wait_for_timeout(400)
+            rows = _HINT_ROW.findall(widget.inner_text())
+            if len(rows) >= 2:
+                break
+        assert len(rows) == 2, f"two clicks should give two hints; the list shows {rows}"
+        got = sorted((int(i), int(y), int(x)) for i, y, x in rows)
+        for (_, y, x), (ey, ex) in zip(got, expected):
+            assert abs(y - ey) <= 2 and abs(x - ex) <= 2, f"hint at ({y}, {x}), clicked at ({ey:.0f}, {ex:.0f})"
+        after, t0 = before, time.time()
+        while time.time() - t0 < CHANGE_TIMEOUT_S and after == before:
+            page.wait_for_timeout(400)
+            after = output.screenshot()
+        (shots / f"{stem}_2_after.png").write_bytes(after)
+        widget.screenshot(path=str(shots / f"{stem}_widget.png"))
+        assert after != before, f"the coloured output did not change after two clicks (see {shots})"
+        change_s = round(time.time() - t0, 1)
+    except BaseException:
+        lab_page["fresh"] = True
+        if page is not None:
+            page.screenshot(path=str(shots / f"{stem}_failed.png"))
+        raise
+    finally:
+        close_in_lab(lab_page, base, token)
+    _record(shots, stem, {"control": "two clicks", "change_s": change_s, "hints": got})

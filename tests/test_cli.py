@@ -5,6 +5,7 @@ import sys
 
 import nomysticism as nm
 import numpy as np
+import pytest
 import torch
 from nomysticism import cli
 from nomysticism import fast_style as fs
@@ -58,3 +59,71 @@ def test_console_entry_point_lists_models():
     assert r.returncode == 0, r.stderr
     assert "mosaic" in r.stdout and "efficientnet_lite0" in r.stdout
     torch.manual_seed(0)
+
+
+def test_stylize_a_video_streams(tmp_path, monkeypatch, capsys):
+    src = fs.write_video(fs.synthetic_clip(4, (32, 48)), tmp_path / "clip.mp4", fps=8)
+
+    def no_whole_clip(*a, **k):
+        raise AssertionError("the CLI must stream the video")
+
+    monkeypatch.setattr(nm.video, "read_video", no_whole_clip)
+    out = tmp_path / "styled.mp4"
+    assert cli.main(["stylize", "-q", "--model", "mosaic", str(src), str(out)]) == 0
+    assert nm.video.info(out).frames == 4 and "4 frames 48x32" in capsys.readouterr().out
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_train_style_defaults_come_from_the_recipe():
+    args = cli.build_parser().parse_args(["train-style", "--style", "mosaic"])
+    assert args.recipe == "cli" and args.steps is None  # filled from fs.RECIPES at run time
+    r = fs.recipe(args.recipe, steps=args.steps, lr=3e-4)
+    assert r["steps"] == fs.RECIPES["cli"]["steps"] and r["lr"] == 3e-4
+
+
+def test_colorize_with_hints_is_the_library(tmp_path, capsys):
+    from nomysticism import colorize as C
+
+    src = nm.save_image(nm.sample_image("astronaut", 64), tmp_path / "a.png")
+    img = nm.load_image(src)
+    hints = [(10, 20, (0.9, 0.3, 0.1)), (50, 40, (0.1, 0.3, 0.9))]
+    C.save_hints(hints, tmp_path / "h.json")
+    out = tmp_path / "out.png"
+    assert cli.main(["colorize", str(src), str(out), "--hints", str(tmp_path / "h.json")]) == 0
+    assert "2 hints, levin" in capsys.readouterr().out
+    ref = nm.images.to_numpy(C.from_hints(img, hints)).astype(float)
+    assert np.abs(np.asarray(Image.open(out)).astype(float) - ref).max() <= 1
+    assert cli.main(["colorize", str(src), str(out), "--hints", str(tmp_path / "h.json"),
+                     "--method", "nearest"]) == 0
+    ref = nm.images.to_numpy(C.from_hints(img, hints, method="nearest")).astype(float)
+    assert np.abs(np.asarray(Image.open(out)).astype(float) - ref).max() <= 1
+
+
+def test_colorize_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    from nomysticism import colorize as C
+
+    src = nm.save_image(nm.sample_image("coffee", 48), tmp_path / "c.png")
+    (tmp_path / "bad.json").write_text('{"version": 1, "hints": [{"y": 400, "x": 1, "rgb": [1, 0, 0]}]}')
+    assert cli.main(["colorize", str(src), str(tmp_path / "o.png"), "--hints", str(tmp_path / "bad.json")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.json" in err and "outside the image" in err and "Traceback" not in err
+    C.save_hints([(1, 1, (1, 0, 0))], tmp_path / "h.json")
+    assert cli.main(["colorize", str(src), str(tmp_path / "o.png"), "--hints", str(tmp_path / "h.json"),
+                     "--method", "magic"]) == 2
+    assert "unknown colourisation method 'magic'" in capsys.readouterr().err
+    monkeypatch.delattr(C, "automatic", raising=False)  # a version without the automatic colouriser
+    assert cli.main(["colorize", str(src), str(tmp_path / "o.png")]) == 2
+    assert "--hints" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
+
+
+def test_colorize_without_hints_runs_the_automatic_colouriser(tmp_path):
+    from nomysticism import colorize as C
+
+    if not hasattr(C, "automatic"):
+        pytest.skip("nomysticism.colorize.automatic is not there yet")
+    src = nm.save_image(nm.sample_image("chelsea", 64), tmp_path / "c.png")
+    out = tmp_path / "auto.png"
+    assert cli.main(["colorize", str(src), str(out)]) == 0
+    assert Image.open(out).size == Image.open(src).size
+    ref = nm.images.to_numpy(C.automatic(nm.load_image(src))).astype(float)
+    assert np.abs(np.asarray(Image.open(out)).astype(float) - ref).mean() < 1.0

@@ -20,7 +20,8 @@ PLANNED = [
     "03_springenberg_2015_guided_backprop", "04_mordvintsev_2015_deepdream",
     "05_gatys_2015_style_transfer", "06_ulyanov_2016_texture_networks",
     "07_johnson_2016_perceptual_losses", "08_video_stylization", "09_radford_2015_dcgan",
-    "10_mirza_2014_conditional_gan", "11_zhu_2017_cyclegan", "90_appendix_2015_theano",
+    "10_mirza_2014_conditional_gan", "11_zhu_2017_cyclegan", "12_zhang_2016_colorization",
+    "13_levin_2004_zhang_2017_color_hints", "90_appendix_2015_theano",
 ]
 MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@"
 
@@ -41,7 +42,7 @@ def test_every_notebook_has_a_registry_entry(nb, registry):
     assert entry is not None, f"add {nb.stem} to course/chapters.yml (reference, year, what_changed ...)"
     for field in course.REQUIRED_FIELDS:
         assert entry.get(field), f"{nb.stem}: {field} is empty"
-    assert isinstance(entry["year"], int) and 2010 <= entry["year"] <= 2030, entry["year"]
+    assert isinstance(entry["year"], int) and 2000 <= entry["year"] <= 2030, entry["year"]  # Levin 2004
     assert entry["url"].startswith("https://"), entry["url"]
     assert len(entry["what_changed"].split()) >= 25, f"{nb.stem}: 'what_changed' is too short to say much"
     assert str(entry["year"]) in entry["reference"] or re.search(r"\(\d{4}\)", entry["reference"])

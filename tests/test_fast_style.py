@@ -410,3 +410,98 @@ def test_video_round_trip_and_temporal_consistency(tmp_path):
     plain = fs.stylize_frames(Noisy(), clip, progress=False)
     smooth = fs.stylize_frames(Noisy(), clip, temporal=0.7, progress=False)
     assert fs.flicker(smooth, clip) < 0.8 * fs.flicker(plain, clip)
+
+
+# ------------------------------------------------------------------------------------------------
+# recipes, the progress contract, streamed video
+# ------------------------------------------------------------------------------------------------
+
+
+def test_recipes_are_the_one_set_of_defaults():
+    import inspect
+
+    from nomysticism.fast_style.recipes import TRAIN_KEYS
+
+    sig = inspect.signature(fs.train).parameters
+    assert {k: sig[k].default for k in TRAIN_KEYS} == fs.train_kwargs("default")
+    # the shipped models were trained with these recipes
+    for name, rec in (("mosaic", "cpu_demo"), ("mosaic_texture", "cpu_texture")):
+        r, shipped = fs.recipe(rec), fs.pretrained_info(name)["recipe"]
+        assert fs.build_model(r["model"]).config == shipped["architecture"]
+        for key, old in (("image_size", "size"), ("batch_size", "batch"), ("steps", "steps"), ("lr", "lr"),
+                         ("content_weight", "content_weight"), ("style_weight", "style_weight"),
+                         ("tv_weight", "tv_weight"), ("loss_net", "loss_net"), ("style_size", "style_size"),
+                         ("seed", "seed")):
+            assert r[key] == shipped[old], (rec, key)
+    assert fs.recipe("cpu_demo", steps=5)["steps"] == 5 and fs.RECIPES["cpu_demo"]["steps"] == 1000
+    with pytest.raises(ValueError, match="no recipe"):
+        fs.recipe("nope")
+
+
+def test_train_stopped_between_logs_reports_once_more(tmp_path):
+    import threading
+
+    stop, seen, calls = threading.Event(), [], {"n": 0}
+    base = _tiny_loss()
+
+    class Stopping(nn.Module):  # sets the stop event during step 7 (not a logging step)
+        def __init__(self):
+            super().__init__()
+            self.inner, self.net, self.target_grams = base, base.net, base.target_grams
+
+        def forward(self, out, x):
+            calls["n"] += 1
+            if calls["n"] == 7:
+                stop.set()
+            return self.inner(out, x)
+
+    hist = fs.train(fs.TransformerNet(width=4), None, nm.data.random_crops(6, 32, seed=0), steps=20,
+                    batch_size=2, image_size=32, loss=Stopping(), log_every=5, progress=False, stop=stop,
+                    checkpoint=tmp_path / "c.pt", callback=lambda step, out, h: seen.append(step))
+    assert hist["step"] == [5] and seen == [5, 7]
+    assert nm.checkpoint.load_checkpoint(tmp_path / "c.pt")["step"] == 7
+
+
+def test_stylize_video_streams_in_constant_memory(tmp_path, monkeypatch):
+    import importlib
+
+    fsv = importlib.import_module("nomysticism.fast_style.video")
+    clip = fs.synthetic_clip(10, (48, 64))
+    src = fs.write_video(clip, tmp_path / "in.mp4", fps=10)
+
+    def no_whole_clip(*a, **k):
+        raise AssertionError("stylize_video must stream, not read the whole clip")
+
+    monkeypatch.setattr(nm.video, "read_video", no_whole_clip)
+    torch.manual_seed(0)
+    model = fs.TransformerNet(width=4).eval()
+    full = fs.stylize_video(model, src, tmp_path / "a.mp4", temporal=0.5, keep_frames=True, progress=False)
+    streamed = fs.stylize_video(model, src, tmp_path / "b.mp4", temporal=0.5, keep_frames=False,
+                                progress=False)
+    assert streamed["frames"] is None and streamed["content"] is None
+    assert streamed["n_frames"] == 10 and streamed["size"] == (48, 64) and streamed["fps"] == pytest.approx(10)
+    # the online flicker is the metric on the whole clip
+    assert streamed["flicker"] == pytest.approx(fs.flicker(full["frames"], full["content"]), rel=1e-5)
+    assert torch.equal(full["frames"], fs.stylize_frames(model, full["content"], temporal=0.5, progress=False))
+    assert nm.video.info(streamed["path"]).frames == 10
+    # keep_frames=None: short clips are kept, long ones (over the budget) are not; without dst, kept
+    assert fs.stylize_video(model, src, tmp_path / "c.mp4", progress=False)["frames"].shape == (10, 3, 48, 64)
+    monkeypatch.setattr(fsv, "KEEP_FRAMES_BYTES", 10_000)
+    assert fs.stylize_video(model, src, tmp_path / "d.mp4", progress=False)["frames"] is None
+    assert fs.stylize_video(model, src, None, max_frames=3, progress=False)["frames"].shape[0] == 3
+    # a failure mid-way leaves no output file and no temp file (Writer is atomic)
+
+    class Breaks(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p, self.n = nn.Parameter(torch.zeros(1)), 0
+
+        def forward(self, x):
+            self.n += 1
+            if self.n == 4:
+                raise RuntimeError("boom")
+            return x
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fs.stylize_video(Breaks(), src, tmp_path / "broken.mp4", progress=False)
+    assert not [p for p in tmp_path.iterdir() if "broken" in p.name]

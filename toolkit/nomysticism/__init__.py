@@ -4,23 +4,35 @@
     img = nm.images.sample_image("chelsea")
     net = nm.models.load("efficientnet_lite0")      # offline ImageNet classifier
 
-Modules (data flows down this list): images, data, models, checkpoint, then one module per topic
-(attribution, style, fast_style, gan, legacy), then widgets. Submodules load on first use.
+Layers (data flows down this list; a module imports only from the layers above it):
+
+1. core: ``images``, ``video``, ``flow``, ``color``, ``assets``, ``checkpoint``, ``progress``,
+   ``runtime`` (the device picker);
+2. data: ``data``;
+3. models and shared pieces: ``models``, ``blocks``, ``losses``, ``metrics``;
+4. topics, one sub-package each, never importing one another: ``attribution``, ``style``,
+   ``fast_style``, ``gan``, ``legacy``;
+5. ``widgets``; 6. ``cli``.
+
+Submodules load on first use.
 """
 
 from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-_SUBMODULES = {
-    "images", "data", "models", "checkpoint", "attribution", "style", "fast_style", "gan",
-    "legacy", "widgets", "cli",
-}
+CORE = ("images", "video", "flow", "color", "assets", "checkpoint", "progress", "runtime", "recipes")
+DATA = ("data",)
+SHARED = ("models", "blocks", "losses", "metrics")
+TOPICS = ("attribution", "style", "fast_style", "gan", "legacy", "colorize")
+FRONT = ("widgets", "cli")
+_SUBMODULES = set(CORE + DATA + SHARED + TOPICS + FRONT)
 
 from .images import ImageError, load_image, sample_image, save_image, show  # noqa: E402
-from .models import device, load  # noqa: E402
+from .models import load  # noqa: E402
+from .runtime import device  # noqa: E402
 
 
 def __getattr__(name):

@@ -275,12 +275,11 @@ def to_pil(x: torch.Tensor) -> Image.Image:
 
 def save_image(x: torch.Tensor, path, **kwargs) -> Path:
     """Save a (1,3,H,W) / (3,H,W) tensor in [0,1]; the format follows the suffix. Atomic."""
+    from .assets import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    to_pil(x).save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"), **kwargs)
-    os.replace(tmp, path)
-    return path
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    return atomic_write(path, lambda tmp: to_pil(x).save(tmp, format=fmt, **kwargs))
 
 
 def normalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:

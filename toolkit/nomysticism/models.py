@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .images import IMAGENET_MEAN, IMAGENET_STD
+from .runtime import device  # the one device picker, re-exported here for nm.models.device
 
 __all__ = [
     "LayeredNet",
@@ -39,17 +40,6 @@ __all__ = [
     "imagenet_classes",
     "replace_inplace_relus",
 ]
-
-
-def device(prefer: str | None = None) -> torch.device:
-    """The best available device: cuda, then mps, then cpu (or ``prefer`` if given)."""
-    if prefer is not None:
-        return torch.device(prefer)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 class WeightsUnavailableError(RuntimeError):

@@ -18,6 +18,7 @@ _LAZY = {
     "StyleTransferWidget": "style",
     "FastStylizer": "fast_style", "ToggleCompare": "fast_style", "FrameCompare": "fast_style",
     "LatentInterpolator": "gan", "ConditionToggle": "gan", "CycleViewer": "gan",
+    "HintEditor": "colorize",
     # TrainingMonitor and loss_figure exist per topic: use widgets.gan.* or widgets.fast_style.*
 }
 

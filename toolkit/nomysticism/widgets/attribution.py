@@ -8,6 +8,7 @@ import torch
 
 from .. import attribution as A
 from ..images import grid, resize
+from ..runtime import module_device
 from .base import ImageView, Runner, figure_png, mark
 
 __all__ = ["UnitExplorer", "SaliencyExplorer", "ClassModelViewer", "MethodComparison",
@@ -71,7 +72,7 @@ class UnitExplorer(_Widget):
 
     def _channels(self) -> int:
         with torch.no_grad():
-            a = self.model.features(self.images[:1].to(A._device(self.model)), [self.layer.value])
+            a = self.model.features(self.images[:1].to(module_device(self.model)), [self.layer.value])
         return a[self.layer.value].shape[1]
 
     def _layer_changed(self, _):
@@ -138,7 +139,7 @@ class SaliencyExplorer(_Widget):
         return self.images[self.image.value]
 
     def _new_image(self):
-        opts = _class_options(self.model, self.x.to(A._device(self.model)))
+        opts = _class_options(self.model, self.x.to(module_device(self.model)))
         self._quiet = True
         try:
             self.cls.options, self.cls.value = opts, opts[0][1]
@@ -196,7 +197,7 @@ class ClassModelViewer(_Widget):
         self.result = img
         self.view.show(img)
         with torch.no_grad():
-            s = self.model(img.to(A._device(self.model)))
+            s = self.model(img.to(module_device(self.model)))
         self.score.value = (f"score S_c = {float(s[0, self.cls.value]):.2f}; "
                             f"p = {float(s.softmax(-1)[0, self.cls.value]):.3f}")
 
@@ -214,7 +215,7 @@ def methods_figure(model, image, target=None, layer=None, mask=None, size: float
     x = image if image.ndim == 4 else image.unsqueeze(0)
     if target is None:
         with torch.no_grad():
-            target = int(model(x.to(A._device(model))).argmax())
+            target = int(model(x.to(module_device(model))).argmax())
     cam = A.grad_cam(model, x, target, layer)
     pics = [
         ("image", x),
@@ -260,7 +261,7 @@ class MethodComparison(_Widget):
 
     def _new_image(self):
         x = self.images[self.image.value]
-        opts = _class_options(self.model, x.to(A._device(self.model)))
+        opts = _class_options(self.model, x.to(module_device(self.model)))
         self._quiet = True
         try:
             self.cls.options, self.cls.value = opts, opts[0][1]

@@ -16,6 +16,7 @@ import torch
 
 from .. import fast_style as fs
 from ..images import grid, list_samples, sample_image
+from ..runtime import module_device
 from .base import ImageView, Runner, figure_png, mark
 
 __all__ = ["FastStylizer", "ToggleCompare", "TrainingMonitor", "FrameCompare", "loss_figure"]
@@ -79,7 +80,7 @@ class FastStylizer:
         self.content.show(img)
         self.output.show(self.result)
         h, w = img.shape[-2:]
-        self.info.value = f"one forward pass: {w}×{h} px in <b>{ms:.0f} ms</b> on {next(m.parameters()).device}"
+        self.info.value = f"one forward pass: {w}×{h} px in <b>{ms:.0f} ms</b> on {module_device(m)}"
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -130,17 +131,18 @@ class TrainingMonitor:
         self.box = mark(W.VBox([self.runner.box, W.HBox([self.plot, self.sample])]), "nm-widget")
 
     def _job(self, stop, report):
-        steps = self.kw.get("steps", 1000)
+        steps = self.kw.get("steps", fs.RECIPES["default"]["steps"])
         loss = self.kw.get("loss")
 
-        def cb(step, out, hist):
+        def cb(step, out, hist):  # every `every` steps, and once more after Stop
             self.history = hist
             if loss is not None:
                 hist["content_weight"], hist["style_weight"] = loss.content_weight, loss.style_weight
             self.plot.value = figure_png(loss_figure(hist))
             self.sample.show(fs.stylize(self.model, self.probe))
             self.model.train()
-            report(step / steps, f"step {step}: loss {hist['loss'][-1]:.4g}")
+            last = f": loss {hist['loss'][-1]:.4g}" if hist.get("loss") else ""
+            report(step / steps, f"step {step}{last}")
 
         kw = {k: v for k, v in self.kw.items() if k != "callback"}
         self.history = fs.train(self.model, self.style, self.data, progress=False, callback=cb, stop=stop, **kw)
