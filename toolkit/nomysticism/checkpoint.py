@@ -21,7 +21,7 @@ from torch import nn
 from .assets import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "save_weights",
-           "load_weights", "Checkpointer"]
+           "load_weights", "save_module", "read_metadata", "Checkpointer"]
 
 
 def _atomic_write(path: Path, write) -> Path:  # kept for older imports; use assets.atomic_write
@@ -68,6 +68,25 @@ def load_weights(model: nn.Module, path, strict: bool = True) -> nn.Module:
 
     model.load_state_dict(load_file(str(path)), strict=strict)
     return model
+
+
+def save_module(model: nn.Module, path, metadata: dict | None = None) -> Path:
+    """A network as safetensors with ``model.config`` (and ``metadata``, JSON-encoded) in the header,
+    so it can be rebuilt without pickle. Saves a float32 CPU copy: the caller's model stays put."""
+    import copy
+    import json
+
+    meta = {"config": json.dumps(model.config)}
+    meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()})
+    return save_weights(copy.deepcopy(model).float().cpu(), path, metadata=meta)
+
+
+def read_metadata(path) -> dict:
+    """The string metadata in a safetensors file's header (``{}`` if none)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return f.metadata() or {}
 
 
 class Checkpointer:

@@ -28,7 +28,6 @@ Three stages on one small network (:class:`~.nets.ColorNet`), each shipped in
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable
@@ -63,16 +62,10 @@ _R = RECIPES["zhang2016"]
 
 def export(model: ColorNet, path, metadata: dict | None = None) -> Path:
     """Save a trained :class:`ColorNet` as safetensors, its config (and ``metadata``) in the header."""
-    meta = {"config": json.dumps(model.config)}
-    meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()})
-    return ckpt.save_weights(copy.deepcopy(model).float().cpu(), path, metadata=meta)
+    return ckpt.save_module(model, path, metadata)
 
 
-def _header(path) -> dict:
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        return f.metadata() or {}
+_header = ckpt.read_metadata
 
 
 def load_model(path, device=None) -> ColorNet:

@@ -11,7 +11,6 @@ rebuilt without code. The shipped ones live in ``nomysticism/assets/fast_style/<
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -44,17 +43,10 @@ _build = build_model  # the old private name
 def export(model: nn.Module, path, metadata: dict | None = None) -> Path:
     """Save a trained network as safetensors, with its architecture (and ``metadata``) in the header,
     so :func:`load_model` can rebuild it."""
-    meta = {"config": json.dumps(model.config)}
-    meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()})
-    # a float32 CPU copy: the caller's model stays where it is (e.g. on the GPU, in bf16)
-    return ckpt.save_weights(copy.deepcopy(model).float().cpu(), path, metadata=meta)
+    return ckpt.save_module(model, path, metadata)
 
 
-def _header(path) -> dict:
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        return f.metadata() or {}
+_header = ckpt.read_metadata
 
 
 def load_model(path, device=None) -> nn.Module:
