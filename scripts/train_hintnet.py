@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "toolkit"))
 import nomysticism as nm  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from nomysticism.colorize import hintnet as hn  # noqa: E402
+from nomysticism.colorize import hintnet_train as ht  # noqa: E402
 from nomysticism.colorize.world import world  # noqa: E402
 
 ASSETS = ROOT / "toolkit" / "nomysticism" / "assets" / "colorize"
@@ -51,7 +52,7 @@ def _world_batch(n: int, size: int, seed: int, r: dict) -> tuple[torch.Tensor, .
     """§3.2's simulated hints on ``n`` procedural scenes (a domain not trained on): L, M, U_ab, ab."""
     lab = nm.color.rgb_to_lab(world(n, size=size, seed=seed).images)
     g = torch.Generator().manual_seed(seed)
-    mask, hint = hn.simulate_hints(lab[:, 1:], r["p"], r["max_patch"], r["patch_ref"], r["gaussian"], g)
+    mask, hint = ht.simulate_hints(lab[:, 1:], r["p"], r["max_patch"], r["patch_ref"], r["gaussian"], g)
     return lab[:, :1], mask, hint, lab[:, 1:]
 
 
@@ -87,7 +88,7 @@ def main(argv=None) -> dict:
 
     r = copy.deepcopy(dict(hn.RECIPE))
     r.update(steps=a.steps, seed=a.seed)
-    data = hn.training_data(r)
+    data = ht.training_data(r)
     torch.manual_seed(r["seed"])
     net = hn.HintNet(**r["model"])
 
@@ -103,7 +104,7 @@ def main(argv=None) -> dict:
                   flush=True)
 
     t0 = time.perf_counter()
-    hist = hn.train_hintnet(net, data, steps=r["steps"], recipe=r, device=a.device,
+    hist = ht.train_hintnet(net, data, steps=r["steps"], recipe=r, device=a.device,
                             checkpoint=Path(a.checkpoint_dir) / "hintnet.pt", checkpoint_every=100,
                             progress=not a.no_progress, callback=cb, callback_every=50)
     wall = time.perf_counter() - t0
@@ -133,9 +134,9 @@ def main(argv=None) -> dict:
         fill = copy.deepcopy(net)
         torch.nn.init.zeros_(fill.head.weight)
         torch.nn.init.zeros_(fill.head.bias)
-        held = hn.hint_scores(("network", "levin", "nearest", "grey"), r["held_out"], model=net)
-        only = hn.hint_scores(("network",), r["held_out"], model=fill)
-        train = hn.hint_scores(("network", "levin"), r["train_photos"], model=net)
+        held = ht.hint_scores(("network", "levin", "nearest", "grey"), r["held_out"], model=net)
+        only = ht.hint_scores(("network",), r["held_out"], model=fill)
+        train = ht.hint_scores(("network", "levin"), r["train_photos"], model=net)
         record["scores"] = {
             "protocol": {k: held[k] for k in ("photos", "counts", "seeds", "side")},
             "held_out": {**_rounded(held["mean"]), "fill_only": _rounded(only["mean"])["network"]},

@@ -12,6 +12,7 @@ from nomysticism import colorize as cz
 from nomysticism.assets import asset, asset_path
 from nomysticism.color import lab_to_rgb, rgb_to_lab
 from nomysticism.colorize import hintnet as hn
+from nomysticism.colorize import hintnet_train as ht
 
 
 def test_input_encoding_is_mask_and_hint_ab_exactly_at_the_hints():
@@ -37,7 +38,7 @@ def test_input_encoding_is_mask_and_hint_ab_exactly_at_the_hints():
 def test_hint_count_is_geometric_with_mean_one_over_p_minus_one():
     g = torch.Generator().manual_seed(0)
     for p in (1 / 8, 1 / 3):
-        k = hn.sample_count(40_000, p, g).numpy()
+        k = ht.sample_count(40_000, p, g).numpy()
         assert k.min() == 0
         assert abs(k.mean() - (1 / p - 1)) < 0.03 * (1 / p)             # SE ≈ 0.04 for p = 1/8
         assert abs((k == 0).mean() - p) < 0.01                           # P(0) = p
@@ -48,10 +49,10 @@ def test_hint_patches_are_the_mean_colour_of_their_patch():
     g = torch.Generator().manual_seed(1)
     H, W = 40, 56
     ab = torch.randn(2, H, W, dtype=torch.float64) * 30
-    patches = hn.sample_patches(H, W, 30, max_patch=9, gaussian=0.5, generator=g)
+    patches = ht.sample_patches(H, W, 30, max_patch=9, gaussian=0.5, generator=g)
     assert {n for _, _, n in patches} <= set(range(1, 10)) and len({n for _, _, n in patches}) > 3
     assert all(0 <= y <= H - n and 0 <= x <= W - n for y, x, n in patches)
-    mask, hint = hn.patch_hints(ab, patches)
+    mask, hint = ht.patch_hints(ab, patches)
     a, m_np, u_np = ab.numpy(), np.zeros((H, W), bool), np.zeros((2, H, W))
     for y, x, n in patches:                     # later patches overwrite earlier ones
         m_np[y:y + n, x:x + n] = True
@@ -59,14 +60,14 @@ def test_hint_patches_are_the_mean_colour_of_their_patch():
     np.testing.assert_array_equal(mask[0].numpy(), m_np)
     np.testing.assert_allclose(hint.numpy(), u_np, rtol=1e-12, atol=1e-12)
     # the batch sampler: patch sides scaled from 9 px at 256 px (2 at 64 px); centred positions
-    mask, hint = hn.simulate_hints(torch.randn(64, 2, 64, 64), generator=g)
+    mask, hint = ht.simulate_hints(torch.randn(64, 2, 64, 64), generator=g)
     assert mask.shape == (64, 1, 64, 64) and hint.shape == (64, 2, 64, 64)
     assert (hint[~mask.expand_as(hint)] == 0).all()
-    sides = [n for _ in range(200) for _, _, n in hn.sample_patches(64, 64, 5, 2, 1.0, g)]
+    sides = [n for _ in range(200) for _, _, n in ht.sample_patches(64, 64, 5, 2, 1.0, g)]
     assert set(sides) == {1, 2}
-    ys = np.array([y for _ in range(400) for y, _, _ in hn.sample_patches(64, 64, 5, 1, 1.0, g)])
+    ys = np.array([y for _ in range(400) for y, _, _ in ht.sample_patches(64, 64, 5, 1, 1.0, g)])
     assert abs(ys.mean() - 32) < 1.0 and 12 < ys.std() < 18          # Gaussian, σ = 64 / 4
-    ys = np.array([y for _ in range(400) for y, _, _ in hn.sample_patches(64, 64, 5, 1, 0.0, g)])
+    ys = np.array([y for _ in range(400) for y, _, _ in ht.sample_patches(64, 64, 5, 1, 0.0, g)])
     assert abs(ys.std() - 64 / 12**0.5) < 1.5                          # uniform
 
 
@@ -138,7 +139,7 @@ def test_shipped_model_beats_grey_on_a_held_out_photo():
 
 def test_training_resumes_bit_for_bit(tmp_path):
     recipe = {"n_crops": 8, "size": 16, "batch_size": 4, "lr": 1e-2}
-    data = hn.training_data(recipe)
+    data = ht.training_data(recipe)
     cfg = {"width": 4, "depth": 2, "max_width": 8}
 
     def fresh():
@@ -146,15 +147,15 @@ def test_training_resumes_bit_for_bit(tmp_path):
         return hn.HintNet(**cfg)
 
     full = fresh()
-    h_full = hn.train_hintnet(full, data, steps=4, recipe=recipe, device="cpu", progress=False,
+    h_full = ht.train_hintnet(full, data, steps=4, recipe=recipe, device="cpu", progress=False,
                               callback_every=1)
     ck = tmp_path / "hint.pt"
     part = fresh()
-    hn.train_hintnet(part, data, steps=4, recipe=recipe, device="cpu", progress=False, checkpoint=ck,
+    ht.train_hintnet(part, data, steps=4, recipe=recipe, device="cpu", progress=False, checkpoint=ck,
                      checkpoint_every=1, callback=lambda step, im, h: step == 2, callback_every=1)
     assert torch.load(ck, weights_only=True)["step"] == 2           # stopped after step 2
     resumed = fresh()
-    h_res = hn.train_hintnet(resumed, data, steps=4, recipe=recipe, device="cpu", progress=False,
+    h_res = ht.train_hintnet(resumed, data, steps=4, recipe=recipe, device="cpu", progress=False,
                              checkpoint=ck, checkpoint_every=1, callback_every=1)
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k

@@ -11,7 +11,7 @@ Layers (data flows down this list; a module imports only from the layers above i
 2. data: ``data``;
 3. models and shared pieces: ``models``, ``blocks``, ``losses``, ``metrics``;
 4. topics, one sub-package each, never importing one another: ``attribution``, ``style``,
-   ``fast_style``, ``gan``, ``legacy``;
+   ``fast_style``, ``gan``, ``legacy``, ``colorize``, ``restore``, ``anonymize``, ``music``;
 5. ``widgets``; 6. ``cli``.
 
 Submodules load on first use.
@@ -23,10 +23,12 @@ import importlib
 
 __version__ = "0.2.0"
 
-CORE = ("images", "video", "flow", "color", "assets", "checkpoint", "progress", "runtime", "recipes")
+CORE = ("images", "video", "flow", "color", "assets", "checkpoint", "progress", "runtime", "recipes",
+        "audio", "distributed")
 DATA = ("data",)
 SHARED = ("models", "blocks", "losses", "metrics")
-TOPICS = ("attribution", "style", "fast_style", "gan", "legacy", "colorize")
+TOPICS = ("attribution", "style", "fast_style", "gan", "legacy", "colorize", "restore", "anonymize",
+          "music")
 FRONT = ("widgets", "cli")
 _SUBMODULES = set(CORE + DATA + SHARED + TOPICS + FRONT)
 

@@ -378,6 +378,11 @@ PHOTO_SAMPLES = {
     "gravel": "gravel",
     "camera": "camera",
     "coins": "coins",
+    # colour photos from other packages' sample data (all inside their wheels)
+    "motorcycle": ("skimage", "stereo_motorcycle"),  # the left view
+    "china": ("sklearn", "china.jpg"),
+    "flower": ("sklearn", "flower.jpg"),
+    "grace_hopper": ("matplotlib", "grace_hopper.jpg"),
 }
 STYLE_SAMPLES = ("mosaic", "stripes", "dots", "swirl", "waves", "checks")
 
@@ -411,9 +416,21 @@ def sample_image(name: str, max_side: int | None = None) -> torch.Tensor:
 
 @cache
 def _photo(key: str) -> torch.Tensor:
+    src = PHOTO_SAMPLES[key]
+    package, name = src if isinstance(src, tuple) else ("skimage", src)
+    if package == "sklearn":
+        from sklearn.datasets import load_sample_image
+
+        return load_image(load_sample_image(name))
+    if package == "matplotlib":
+        import matplotlib.cbook
+
+        with matplotlib.cbook.get_sample_data(name) as f:
+            return load_image(np.asarray(Image.open(f).convert("RGB")))
     import skimage.data
 
-    return load_image(getattr(skimage.data, PHOTO_SAMPLES[key])())
+    x = getattr(skimage.data, name)()
+    return load_image(x[0] if isinstance(x, tuple) else x)
 
 
 @cache

@@ -60,11 +60,13 @@ from .recipes import (  # isort: skip
     DEFAULT_MODEL, GREY_PHOTOS, HELD_OUT_PHOTOS, RECIPES, STAGES, TRAIN_PHOTOS, recipe,
 )
 from .world import BALL_COLOURS, BALL_L, CLASSES, World, chroma, world  # isort: skip
-# user-guided colourisation (Zhang et al. 2017): .hintnet
+# user-guided colourisation (Zhang et al. 2017): .hintnet, .hintnet_train
 from .hintnet import (  # isort: skip
     HINT_HELD_OUT_PHOTOS, HINT_TRAIN_PHOTOS, HINTNET_RECIPE, HintNet, encode, hint_network,
-    hint_scores, hintnet_info, load_hintnet, patch_hints, pretrained_hintnet, pull_push,
-    sample_count, sample_patches, save_hintnet, simulate_hints, train_hintnet,
+    hintnet_info, load_hintnet, pretrained_hintnet, pull_push, save_hintnet,
+)
+from .hintnet_train import (  # isort: skip
+    hint_scores, patch_hints, sample_count, sample_patches, simulate_hints, train_hintnet,
 )
 from .zhang2016 import (  # isort: skip
     ab_bins, annealed_mean, classification_loss, empirical_prior, pixel_weights, rebalance_weights,
@@ -82,7 +84,7 @@ __all__ = ["from_hints", "METHODS", "lightness", "HintError", "Hint", "check_hin
            "DEFAULT_MODEL", "recipe", "World", "world", "chroma", "CLASSES", "BALL_COLOURS", "BALL_L",
            "zhang2016", "ab_bins", "soft_encode", "empirical_prior", "rebalance_weights",
            "pixel_weights", "classification_loss", "annealed_mean", "regression_loss",
-           # user-guided colourisation (Zhang et al. 2017): .hintnet
+           # user-guided colourisation (Zhang et al. 2017): .hintnet, .hintnet_train
            "HintNet", "HINTNET_RECIPE", "HINT_TRAIN_PHOTOS", "HINT_HELD_OUT_PHOTOS", "encode",
            "sample_count", "sample_patches", "patch_hints", "simulate_hints", "pull_push",
            "train_hintnet", "save_hintnet", "load_hintnet", "pretrained_hintnet", "hintnet_info",

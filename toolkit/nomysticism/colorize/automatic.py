@@ -48,7 +48,7 @@ from ..runtime import device as pick_device
 from ..runtime import module_device
 from . import zhang2016 as Z
 from .nets import ColorNet, FeatureLoss, lab_rgb
-from .recipes import DEFAULT_MODEL, EXTRA_PHOTOS, HELD_OUT_PHOTOS, RECIPES, STAGES
+from .recipes import DEFAULT_MODEL, HELD_OUT_PHOTOS, RECIPES, STAGES
 from .world import chroma, world
 
 __all__ = ["automatic", "predict_ab", "train", "training_data", "export", "load_model",
@@ -196,13 +196,12 @@ def photo_scores(model, photos=HELD_OUT_PHOTOS, side: int = 128, T: float | None
                  size: int | str | None = "auto") -> dict:
     """Each photo (``nm.sample_image`` at ``side``) coloured from its L: PSNR and colourfulness
     (Hasler & Süsstrunk 2003) of the result, of the truth, and of the grey picture (ab = 0)."""
-    from ..images import load_image, sample_image
+    from ..images import sample_image
     from ..metrics import colorfulness
 
     net, out = _as_model(model), {}
     for name in photos:
-        src = _photo(name)
-        x = sample_image(src, max_side=side) if isinstance(src, str) else load_image(src, max_side=side)
+        x = sample_image(name, max_side=side)
         L = rgb_to_lab(x.double())[:, :1]
         grey = lab_rgb(L, torch.zeros_like(L).expand(-1, 2, -1, -1)).float()
         y = automatic(x, net, T=T, size=size)
@@ -214,16 +213,6 @@ def photo_scores(model, photos=HELD_OUT_PHOTOS, side: int = 128, T: float | None
 
 # --- training ---
 
-def _photo(name: str):
-    """A bundled photo by name: ``nm.sample_image``'s, or :data:`EXTRA_PHOTOS`' (other scikit-image
-    colour photos that ship offline)."""
-    if name in EXTRA_PHOTOS:
-        import skimage.data
-
-        return EXTRA_PHOTOS[name](skimage.data)
-    return name
-
-
 def training_data(recipe: dict | str = "zhang2016", folder=None, n_folder: int | None = None,
                   ) -> torch.Tensor:
     """The recipe's training images (N,3,S,S): ``n_world`` scenes of :func:`world` and ``n_crops``
@@ -233,7 +222,7 @@ def training_data(recipe: dict | str = "zhang2016", folder=None, n_folder: int |
     S, seed = r["size"], r["seed"]
     parts = [world(r["n_world"], S, seed=seed).images]
     if r["n_crops"]:
-        parts.append(random_crops(r["n_crops"], S, seed=seed, sources=[_photo(p) for p in r["train_photos"]],
+        parts.append(random_crops(r["n_crops"], S, seed=seed, sources=list(r["train_photos"]),
                                   scale=tuple(r["crop_scale"])))
     if folder is not None:
         ds = ImageFolder(folder, S)

@@ -2,10 +2,13 @@
 to minimise the perceptual loss (eq. 5) over many content images: min_W E_x [ℓ(f_W(x), x, y_s)].
 
 - ``_Batches``: deterministic batches (step s always gets the same images), so a resumed run sees
-  what an uninterrupted one would;
+  what an uninterrupted one would; under ``torchrun`` each epoch's order is a DistributedSampler's
+  (:func:`nomysticism.distributed.epoch_order`) and each process loads only its share;
 - :func:`train`: the loop, on :class:`nomysticism.progress.Loop` (bar, callback cadence, stop) and
   :class:`nomysticism.checkpoint.Checkpointer` (atomic saves, bit-for-bit resume); bf16 autocast and
-  channels_last on CUDA via :mod:`nomysticism.runtime`. Its defaults are ``RECIPES["default"]``.
+  channels_last on CUDA via :mod:`nomysticism.runtime`; DistributedDataParallel under ``torchrun``
+  (:mod:`nomysticism.distributed`: rank 0 writes, the batch is split). Its defaults are
+  ``RECIPES["default"]``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..checkpoint import Checkpointer
+from .. import distributed
 from ..data import ImageFolder, random_crops
 from ..models import LayeredNet
-from ..progress import Loop
+from ..progress import Loop, should_stop
 from ..runtime import autocast, memory_format
-from ..runtime import device as pick_device
 from .inference import _as_style_image
 from .perceptual import PerceptualLoss
 from .recipes import RECIPES
@@ -36,9 +38,13 @@ _D = RECIPES["default"]
 
 class _Batches:
     """Deterministic batches: step s always gets the same images (seeded by (seed, epoch)), so a
-    resumed run sees exactly the batches an uninterrupted one would."""
+    resumed run sees exactly the batches an uninterrupted one would.
 
-    def __init__(self, data, image_size: int, batch_size: int, seed: int, workers: int = 0):
+    ``batch_size`` is this process's batch; with several processes (``ctx``) each epoch is ordered
+    by a DistributedSampler (:func:`nomysticism.distributed.epoch_order`, seed ``seed·100003``), and
+    the ranks' batches of step s together are the one-process batch of step s at the global size."""
+
+    def __init__(self, data, image_size: int, batch_size: int, seed: int, workers: int = 0, ctx=None):
         if data is None:
             data = _D["n_crops"]
         if isinstance(data, int):  # offline: random crops of the bundled photos
@@ -46,18 +52,23 @@ class _Batches:
         if isinstance(data, (str, Path)):
             data = ImageFolder(data, image_size)
         self.data, self.bs, self.seed, self.workers = data, batch_size, seed, workers
+        self.ctx = ctx or distributed.Context()
         self.n = len(data)
         if self.n < 1:
             raise ValueError("no training images")
+        self._cache: tuple[int, list[int]] | None = None
 
-    def _order(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        return torch.randperm(self.n, generator=g)
+    def _order(self, epoch: int) -> list[int]:
+        """This rank's order of epoch ``epoch`` (one process: randperm(n) seeded seed·100003 + epoch)."""
+        if self._cache is None or self._cache[0] != epoch:
+            self._cache = (epoch, distributed.epoch_order(self.n, self.seed * 100_003, epoch, self.ctx))
+        return self._cache[1]
 
     def indices(self, step: int) -> list[int]:
         out, pos = [], step * self.bs
+        m = -(-self.n // self.ctx.world_size)  # each rank's share of an epoch
         while len(out) < self.bs:
-            epoch, i = divmod(pos, self.n)
+            epoch, i = divmod(pos, m)
             out.append(int(self._order(epoch)[i]))
             pos += 1
         return out
@@ -133,8 +144,15 @@ def train(
     ``log_every`` steps the mean losses are appended to the history and ``callback(step, output,
     history)`` runs (or ``callback(progress)``); returning True stops, as does setting ``stop``.
     Returns ``{"step", "loss", "content", "style", "tv", "seconds"}`` (lists per logged step).
+
+    Under ``torchrun`` (a process group started, e.g. by :func:`nomysticism.distributed.init`) the
+    model trains in DistributedDataParallel on ``cuda:LOCAL_RANK`` (or the CPU with gloo):
+    ``batch_size`` is the global batch, split evenly; only rank 0 shows the bar, runs the callback
+    and writes the checkpoint; the history holds the losses averaged over the processes. A texture
+    network's noise is drawn per rank (seed, step, rank). See :mod:`nomysticism.distributed`.
     """
-    dev = pick_device(device)
+    ctx = distributed.context(device)
+    dev = ctx.device
     amp = dev.type == "cuda" if amp is None else amp
     mf = memory_format(dev, channels_last)
 
@@ -149,7 +167,10 @@ def train(
     else:
         loss.target_grams = {k: v.to(dev) for k, v in loss.target_grams.items()}
     model.to(dev, memory_format=mf).train()
+    if ctx.distributed and dev.type == "cuda":  # before the optimiser: SyncBatchNorm keeps the parameters
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    local_batch = ctx.local_batch(batch_size)
 
     hist = {"step": [], "loss": [], "content": [], "style": [], "tv": [], "seconds": 0.0}
     t0 = time.perf_counter()
@@ -166,7 +187,7 @@ def train(
                 "config": json.dumps({**getattr(model, "config", {}), "lr": lr, "batch_size": batch_size,
                                       "image_size": image_size, "seed": seed})}
 
-    ck = Checkpointer(checkpoint, state, every=checkpoint_every, resume=resume)
+    ck = distributed.Checkpointer(checkpoint, state, every=checkpoint_every, resume=resume, ctx=ctx)
     start = 0
     st = ck.resume(map_location=dev)  # restores the RNG state too
     if st is not None:
@@ -176,29 +197,33 @@ def train(
         hist = {k: (list(v) if isinstance(v, list) else v) for k, v in st["history"].items()}
     t0 = time.perf_counter()
 
-    batches = _Batches(data, image_size, batch_size, seed, workers) if model.takes_content else None
+    batches = _Batches(data, image_size, local_batch, seed, workers, ctx) if model.takes_content else None
     it = batches.iterate(start) if batches is not None else None
-    loop = Loop(steps, start=start, progress=progress, callback=callback, every=log_every, stop=stop,
-                desc="train")
+    net = distributed.wrap(model, ctx, sync_batchnorm=False)  # DDP with several processes (BN: above)
+    # one process: the Loop watches ``stop``; several: every rank checks it after each step, together
+    loop = Loop(steps, start=start, progress=progress and ctx.is_main,
+                callback=callback if ctx.is_main else None, every=log_every,
+                stop=None if ctx.distributed else stop, desc="train")
     step, out = start, None
     acc = {"loss": 0.0, "content": 0.0, "style": 0.0, "tv": 0.0}
     nacc = 0
     for step in loop:
         x = next(it).to(dev, non_blocking=True).contiguous(memory_format=mf) if it is not None else None
-        g = torch.Generator().manual_seed(seed * 1_000_003 + step)  # the noise of step s, on resume too
+        # the noise of step s (and rank r), on resume too
+        g = torch.Generator().manual_seed((seed * 1_000_003 + step) * ctx.world_size + ctx.rank)
         with autocast(dev, amp):
             if model.takes_content:
-                out = model(x, generator=g) if isinstance(model, TextureNetwork) else model(x)
+                out = net(x, generator=g) if isinstance(model, TextureNetwork) else net(x)
             else:
-                out = model(n=batch_size, size=(image_size, image_size), generator=g)
+                out = net(n=local_batch, size=(image_size, image_size), generator=g)
             total, parts = loss(out, x)
         opt.zero_grad(set_to_none=True)
-        total.backward()
+        total.backward()  # DDP: the gradients are averaged over the processes here
         opt.step()
         step += 1
-        acc["loss"] += float(total.detach())
-        for k in ("content", "style", "tv"):
-            acc[k] += float(parts[k].detach())
+        vals = ctx.mean([float(total.detach())] + [float(parts[k].detach()) for k in ("content", "style", "tv")])
+        for k, v in zip(("loss", "content", "style", "tv"), vals):
+            acc[k] += v
         nacc += 1
         if step % log_every == 0 or step == steps:  # the history: mean losses since the last entry
             hist["step"].append(step)
@@ -207,7 +232,10 @@ def train(
             acc = dict.fromkeys(acc, 0.0)
             nacc = 0
         postfix = {"loss": f"{hist['loss'][-1]:.4g}"} if hist["loss"] else None
-        if loop.report(step, image=lambda out=out: out.detach().float(), info=hist, postfix=postfix):
+        stopped = loop.report(step, image=lambda out=out: out.detach().float(), info=hist, postfix=postfix)
+        if ctx.distributed and ctx.any(stopped or should_stop(stop)):
+            loop.stopped = stopped = True
+        if stopped:
             break
         ck.step(step)
     loop.finish()

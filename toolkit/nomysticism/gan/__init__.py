@@ -19,6 +19,7 @@ This package has, one file per paper or concern:
 - ``evaluate``, measured quality: :func:`class_accuracy` (ask for a triangle, get a triangle?),
   :func:`fid` (Fréchet distance on a classifier's features), :func:`cycle_error` and a domain
   classifier's :func:`acceptance`;
+- ``recipes``: :data:`RECIPES`, the defaults of ``nomysticism train-gan`` (global batch sizes);
 - ``pretrained``: the shipped digits judge (:func:`digits_judge`) and demo generators
   (:func:`pretrained`, :func:`save_generator`).
 
@@ -59,6 +60,7 @@ from .latent import interpolate, slerp
 from .loop import Run, train
 from .losses import GAN_MODES, _check_mode, d_loss, g_loss, gan_loss, gradient_penalty
 from .pretrained import JUDGE_DIR, _digits_net, digits_judge, pretrained, save_generator
+from .recipes import RECIPES, recipe
 
 __all__ = [
     "GAN_MODES",
@@ -94,6 +96,8 @@ __all__ = [
     "save_generator",
     "pretrained",
     "JUDGE_DIR",
+    "RECIPES",
+    "recipe",
 ]
 
 # reachable as gan._name (scripts/train_gan_digits_judge.py uses _digits_net), and the CycleGAN block

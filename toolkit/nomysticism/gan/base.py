@@ -8,6 +8,13 @@ gradient clipping, eval-mode sampling, and the state dict a checkpoint saves.
 
 Images are (N,C,H,W) in [0,1] at the API; the networks work in [-1,1] as the papers do (G ends in
 tanh): :func:`_to_pm1` and :func:`_to_01` convert at the boundary.
+
+Several processes (``torchrun``, :mod:`nomysticism.distributed`): :meth:`_Model.distribute` wraps
+each net in DistributedDataParallel (``self.nets`` keep the plain nets, so checkpoints and samples
+do not change); a ``train_step`` trains through :meth:`_Model._net` and draws its randomness with
+:meth:`_Model._randn` / :meth:`_Model._randint`, which draw the *global* batch's numbers with the
+same generator on every process and keep this rank's slice: the processes' generators stay in step,
+and together they use the very numbers one process would at the full batch.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from .. import distributed
 from ..runtime import autocast, memory_format
 
 
@@ -51,6 +59,47 @@ class _Model:
     amp = False
     clip_grad: float | None = None
     _cpu_tensors: tuple[str, ...] = ()  # tensor attributes that stay on the CPU (display images)
+    _ctx: distributed.Context | None = None  # set by distribute(): several processes
+    _ddp: dict[str, nn.Module] | None = None
+
+    # several processes ----------------------------------------------------------------------------
+    def distribute(self, ctx: distributed.Context, sync_batchnorm: bool | None = None) -> _Model:
+        """Train through DistributedDataParallel wrappers of ``nets`` (when ``ctx`` has more than one
+        process); batch norm becomes SyncBatchNorm on GPUs (:func:`nomysticism.distributed.wrap`).
+        Call after the model is on its device and any checkpoint is loaded."""
+        self._ctx = ctx if ctx.distributed else None
+        self._ddp = None
+        if self._ctx is not None:
+            self._ddp = {k: distributed.wrap(n, ctx, sync_batchnorm) for k, n in self.nets.items()}
+            self.nets = {k: distributed.unwrap(w) for k, w in self._ddp.items()}
+        return self
+
+    def undistribute(self) -> None:
+        self._ctx = self._ddp = None
+
+    def _net(self, name: str) -> nn.Module:
+        """The net to train through: its DDP wrapper under several processes, else the net."""
+        return self._ddp[name] if self._ddp else self.nets[name]
+
+    @property
+    def _world(self) -> int:
+        return self._ctx.world_size if self._ctx is not None else 1
+
+    def _shard(self, x):
+        return self._ctx.shard(x) if self._ctx is not None else x
+
+    def _randn(self, n: int, *shape) -> torch.Tensor:
+        """N(0, I) noise (n, *shape) for this rank: its slice of the global batch's draw."""
+        return self._shard(torch.randn(n * self._world, *shape, device=self.device))
+
+    def _rand(self, n: int) -> torch.Tensor:
+        """U[0,1) numbers (n,) for this rank (the gradient penalty's ε), sliced like :meth:`_randn`."""
+        return self._shard(torch.rand(n * self._world, device=self.device))
+
+    def _randint(self, high: int, n: int) -> torch.Tensor:
+        """n indices in [0, high) for this rank (a minibatch drawn with replacement, Goodfellow 2014
+        alg. 1): this rank's slice of the global batch's draw."""
+        return self._shard(torch.randint(0, high, (n * self._world,)))
 
     def to(self, device) -> _Model:
         self.device = torch.device(device)

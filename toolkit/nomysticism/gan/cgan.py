@@ -82,7 +82,7 @@ class ConditionalGAN(DCGAN):
 
     def draw(self, data, n):
         images, labels = data
-        idx = torch.randint(0, len(labels), (n,))
+        idx = self._randint(len(labels), n)
         return _take(images, idx), labels[idx]
 
     def _cond(self, batch):

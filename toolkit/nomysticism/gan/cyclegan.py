@@ -167,6 +167,11 @@ class CycleGAN(_Model):
 
     ``sample_images=(A, B)`` fixes the 4 + 4 images of :meth:`samples` (else the first batch's);
     they stay on the CPU whatever device the model is on.
+
+    Under ``torchrun`` (:mod:`nomysticism.distributed`) each process keeps its own image pool of
+    ``pool_size`` fakes from its share of the batch (W pools of 50, not one), and a checkpoint holds
+    rank 0's, which every rank resumes with; with ``pool_size=0`` N processes reach the weights of
+    one process at the full batch (tests/test_distributed.py).
     """
 
     _cpu_tensors = ("sample_A", "sample_B")
@@ -199,8 +204,8 @@ class CycleGAN(_Model):
 
     def draw(self, data, n):
         A, B = data
-        ia = torch.randint(0, len(A), (n,))
-        ib = torch.randint(0, len(B), (n,))
+        ia = self._randint(len(A), n)
+        ib = self._randint(len(B), n)
         return _take(A, ia), _take(B, ib)
 
     def _set_lr(self, step, n_steps):
@@ -216,21 +221,24 @@ class CycleGAN(_Model):
         if self.sample_A is None:
             self.sample_A, self.sample_B = (b[:4].detach().cpu().clone() for b in batch)
         real_A, real_B = (_to_pm1(self._input(b)) for b in batch)
+        # the plain nets; under several processes the updates go through the DDP wrappers (_net):
+        # G's step through G_AB/G_BA's (D frozen, plain), D's step through D_A/D_B's (penalty: plain)
         G_AB, G_BA, D_A, D_B = (self.nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
+        tG_AB, tG_BA, tD_A, tD_B = (self._net(k) for k in ("G_AB", "G_BA", "D_A", "D_B"))
         mode, lc, li = self.gan_mode, self.lambda_cycle, self.lambda_id
         if step % self.n_critic == 0:
             # G step (judges frozen)
             D_A.requires_grad_(False)
             D_B.requires_grad_(False)
             with self._autocast():
-                fake_B, fake_A = G_AB(real_A), G_BA(real_B)
-                rec_A, rec_B = G_BA(fake_B), G_AB(fake_A)
+                fake_B, fake_A = tG_AB(real_A), tG_BA(real_B)
+                rec_A, rec_B = tG_BA(fake_B), tG_AB(fake_A)
                 loss_gan = g_loss(D_B(fake_B), mode) + g_loss(D_A(fake_A), mode)
                 loss_cyc = (F.l1_loss(rec_A.float(), real_A) + F.l1_loss(rec_B.float(), real_B)) * lc
                 loss_idt = torch.zeros((), device=self.device)
                 if li > 0:
-                    loss_idt = (F.l1_loss(G_AB(real_B).float(), real_B)
-                                + F.l1_loss(G_BA(real_A).float(), real_A)) * lc * li
+                    loss_idt = (F.l1_loss(tG_AB(real_B).float(), real_B)
+                                + F.l1_loss(tG_BA(real_A).float(), real_A)) * lc * li
                 loss_g = loss_gan + loss_cyc + loss_idt
             self.opts["G"].zero_grad(set_to_none=True)
             loss_g.backward()
@@ -248,10 +256,11 @@ class CycleGAN(_Model):
         fb, fa = self.pool_B.query(fake_B.detach()), self.pool_A.query(fake_A.detach())
         with self._autocast():
             losses = []
-            for D, real, fake in ((D_B, real_B, fb), (D_A, real_A, fa)):
-                ld = d_loss(D(real), D(fake), mode)
+            for D, tD, real, fake in ((D_B, tD_B, real_B, fb), (D_A, tD_A, real_A, fa)):
+                ld = d_loss(tD(real), tD(fake), mode)
                 if mode == "wgangp":
-                    ld = ld + gradient_penalty(D, real, fake, weight=self.lambda_gp)
+                    ld = ld + gradient_penalty(D, real, fake, eps=self._rand(real.shape[0]),
+                                               weight=self.lambda_gp)
                 else:
                     ld = ld * 0.5
                 losses.append(ld)

@@ -151,7 +151,7 @@ class DCGAN(_Model):
 
     # data ---------------------------------------------------------------------------------------
     def draw(self, data, n: int):
-        idx = torch.randint(0, len(data), (n,))
+        idx = self._randint(len(data), n)
         return (_take(data, idx),)
 
     def _cond(self, batch) -> tuple:
@@ -163,14 +163,18 @@ class DCGAN(_Model):
         real = _to_pm1(self._input(batch[0]))
         cond = tuple(c.to(self.device) for c in self._cond(batch))
         n = real.shape[0]
-        G, D = self.G, self.D
-        z = torch.randn(n, self.nz, device=self.device)
+        # G and D train through their DDP wrappers under several processes (the plain nets otherwise);
+        # the penalty's double backward and G's view of D use the plain D (DDP reduces D's gradients
+        # in loss_d.backward, penalty included; D's gradients from G's step are discarded anyway)
+        G, D, D_plain = self._net("G"), self._net("D"), self.D
+        z = self._randn(n, self.nz)
         with self._autocast():
             fake = G(z, *cond)
             d_real, d_fake = D(real, *cond), D(fake.detach(), *cond)
             loss_d = d_loss(d_real, d_fake, self.gan_mode)
             if self.gan_mode == "wgangp":
-                loss_d = loss_d + gradient_penalty(D, real, fake, *cond, weight=self.lambda_gp)
+                loss_d = loss_d + gradient_penalty(D_plain, real, fake, *cond, eps=self._rand(n),
+                                                   weight=self.lambda_gp)
         self.opts["D"].zero_grad(set_to_none=True)
         loss_d.backward()
         self._clip(D)
@@ -178,7 +182,7 @@ class DCGAN(_Model):
         out = {"loss_D": loss_d.item(), **_d_stats(d_real, d_fake, self.gan_mode)}
         if step % self.n_critic == 0:
             with self._autocast():
-                d_fake_g = D(fake, *cond)
+                d_fake_g = D_plain(fake, *cond)
                 loss_g = g_loss(d_fake_g, self.gan_mode)
             self.opts["G"].zero_grad(set_to_none=True)
             loss_g.backward()

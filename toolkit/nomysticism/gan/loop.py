@@ -7,6 +7,11 @@ and :class:`nomysticism.checkpoint.Checkpointer` (atomic saves, bit-for-bit resu
 ``train_step`` is the body. :class:`Run` is what it returns and what callbacks receive: a
 :class:`nomysticism.progress.Progress` (``step``, ``total``, ``image`` = the last sample grid,
 ``info`` = the loss history) with the model, the samples and the timing.
+
+Under ``torchrun`` (:mod:`nomysticism.distributed`) the same loop trains each net through
+DistributedDataParallel: ``batch_size`` is the global batch, each process draws its slice of it;
+rank 0 alone keeps sample grids, shows the bar, runs the callback and writes the checkpoint; the
+history holds the losses averaged over the processes.
 """
 
 from __future__ import annotations
@@ -15,9 +20,8 @@ import time
 
 import torch
 
-from ..checkpoint import Checkpointer
-from ..progress import Loop, Progress
-from ..runtime import device as pick_device
+from .. import distributed
+from ..progress import Loop, Progress, should_stop
 
 __all__ = ["Run", "train"]
 
@@ -77,39 +81,56 @@ def train(model, data, steps: int, *, batch_size: int = 64, device=None, seed: i
     early; pass the returned ``run`` back in to go on in memory (a widget's Start after Stop).
     ``device``: default :func:`nomysticism.runtime.device`. Set ``model.amp = True`` for bf16
     autocast on a GPU.
+
+    Under ``torchrun`` (a process group started by :func:`nomysticism.distributed.init`): ``device``
+    None means ``cuda:LOCAL_RANK`` (or the CPU, gloo), ``batch_size`` is split evenly over the
+    processes, ``seed`` (None: rank 0's choice) seeds every process alike, and only rank 0 samples,
+    reports and writes. With a batch-norm-free model the run ends with the weights one process
+    would reach at the full batch; batch norm is SyncBatchNorm on GPUs and per-process on CPUs.
     """
-    dev = pick_device(device)
+    ctx = distributed.context(device)
+    dev = ctx.device
     model.to(dev)
     run = Run(model) if run is None else run
     run.stopped, run.total = False, steps
-    ck = Checkpointer(checkpoint, lambda: {"model": model.state_dict(), "history": run.history},
-                      every=checkpoint_every, resume=resume)
+    local_batch = ctx.local_batch(batch_size)
+    ck = distributed.Checkpointer(checkpoint, lambda: {"model": model.state_dict(), "history": run.history},
+                                  every=checkpoint_every, resume=resume, ctx=ctx)
     st = ck.resume()  # restores all random states too
     if st is not None:
         model.load_state_dict(st["model"])
         run.step, run.history = int(st["step"]), {k: list(v) for k, v in st["history"].items()}
+    elif ctx.distributed and run.step == 0:  # every process draws alike (distributed.Context.shard)
+        torch.manual_seed(ctx.broadcast(torch.initial_seed() % 2**62 if seed is None else seed))
     elif seed is not None and run.step == 0:
         torch.manual_seed(seed)
 
     model.train_mode(True)
-    loop = Loop(steps, start=run.step, progress=progress, callback=callback, every=callback_every, stop=stop,
-                desc=type(model).__name__, leave=True)
+    model.distribute(ctx)
+    main = ctx.is_main
+    loop = Loop(steps, start=run.step, progress=progress and main, callback=callback if main else None,
+                every=callback_every, stop=None if ctx.distributed else stop, desc=type(model).__name__,
+                leave=True)
     t0, s0 = time.perf_counter(), run.step
     try:
         for _ in loop:
             run.step += 1
-            losses = model.train_step(model.draw(data, batch_size), run.step, steps)
+            losses = model.train_step(model.draw(data, local_batch), run.step, steps)
+            losses = ctx.mean(losses)  # the global batch's losses (one process: as they are)
             run.history.setdefault("step", []).append(run.step)
             for k, v in losses.items():
                 run.history.setdefault(k, []).append(float(v))
-            if run.step % sample_every == 0 or run.step == steps:
+            if main and (run.step % sample_every == 0 or run.step == steps):
                 run.samples.append((run.step, model.samples()))
             ck.step(run.step)
             postfix = {k: f"{v:.3f}" for k, v in list(losses.items())[:3]} if run.step % 10 == 0 else None
             loop.report(run.step, postfix=postfix, progress=run)
+            if ctx.distributed and ctx.any(loop.stopped or should_stop(stop)):
+                loop.stopped = True  # all processes end at the same step
     finally:
         loop.bar.close()
         model.train_mode(False)
+        model.undistribute()
         run.seconds = time.perf_counter() - t0
         run.steps_per_s = (run.step - s0) / max(run.seconds, 1e-9)
     run.stopped = loop.stopped

@@ -19,6 +19,7 @@ _LAZY = {
     "FastStylizer": "fast_style", "ToggleCompare": "fast_style", "FrameCompare": "fast_style",
     "LatentInterpolator": "gan", "ConditionToggle": "gan", "CycleViewer": "gan",
     "HintEditor": "colorize",
+    "MoodMap": "music",
     # TrainingMonitor and loss_figure exist per topic: use widgets.gan.* or widgets.fast_style.*
 }
 

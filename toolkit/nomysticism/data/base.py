@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .images import ImageError, load_image, resize, sample_image
+from ..images import ImageError, load_image, resize, sample_image
 
 __all__ = [
     "SHAPE_CLASSES",

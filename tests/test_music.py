@@ -1,0 +1,150 @@
+"""nm.data.music and nm.music: the label formula, the parallel-mode transposition, rendering and
+its cache, the baseline's features against independent references, and the shipped model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from nomysticism import music
+from nomysticism.data import music as D
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NOMYSTICISM_CACHE", str(tmp_path_factory.mktemp("nmcache")))
+    yield
+    mp.undo()
+
+
+BASE = D.Performance(piece="bwv1.6", mode="major", seconds=3.0)
+
+
+@pytest.mark.parametrize("field,values,axis", [
+    ("tempo", [50, 80, 120, 170], 1), ("velocity", [35, 60, 90, 120], 1),
+    ("register", [-1, 0, 1], 1), ("articulation", [1.0, 0.7, 0.4, 0.25], 1),
+    ("instrument", ["warm_pad", "strings", "piano", "trumpet", "distortion_guitar"], 1),
+    ("mode", ["minor", "major"], 0), ("dissonance", [1.0, 0.5, 0.0], 0),
+    ("brightness", [-1.0, 0.0, 1.0], 0)])
+def test_label_formula_is_monotone(field, values, axis):
+    ys = [D.labels(replace(BASE, **{field: v}))[axis] for v in values]
+    assert all(b > a for a, b in zip(ys, ys[1:])), ys
+    other = [D.labels(replace(BASE, **{field: v}))[1 - axis] for v in values]
+    assert max(other) - min(other) < 1e-12  # each factor moves one axis only
+
+
+def test_label_formula_by_hand_and_changeable():
+    p = D.Performance(piece="bwv1.6", mode="minor", tempo=170, velocity=35, register=0,
+                      articulation=1.0, instrument="piano", dissonance=0.5, brightness=1.0)
+    # valence: 0.5·(−1) + 0.25·0 + 0.25·1 = −0.25; arousal: 0.35·1 + 0.25·(−1) + 0 − 0.15 + 0
+    v, a = D.labels(p)
+    assert v == pytest.approx(-0.25) and a == pytest.approx(-0.05)
+    v2, _ = D.labels(p, {"valence": {"mode": 1.0}, "arousal": {"tempo": 1.0}})
+    assert v2 == -1.0
+    with pytest.raises(ValueError, match="unknown valence factors"):
+        D.labels(p, {"valence": {"loudness": 1.0}, "arousal": {"tempo": 1.0}})
+
+
+def test_parallel_mode_moves_the_right_degrees():
+    c_major = [(0.0, 1.0, 60 + k) for k in (0, 2, 4, 5, 7, 9, 11, 12)]  # C D E F G A B C
+    minor = [m for _, _, m in D.parallel_mode(c_major, 0, "major", "minor")]
+    assert minor == [60, 62, 63, 65, 67, 68, 71, 72]  # C harmonic minor
+    a_minor = [(0.0, 1.0, 57 + k) for k in (0, 2, 3, 5, 7, 8, 10)]
+    major = [m for _, _, m in D.parallel_mode(a_minor, 9, "minor", "major")]
+    assert major == [57, 59, 61, 62, 64, 66, 68]  # A major
+    notes, key, _ = D.piece_notes("bwv1.6")
+    assert key == (5, "major")  # F major (music21's key analysis)
+
+
+def test_render_pair_cache_and_split():
+    clips = D.music_clips(2, seed=3, split="test", seconds=2.0, progress=False)
+    assert clips.audio.shape == (2, 32000) and clips.sr == music.SR
+    a, b = clips.performances
+    assert (a.mode, b.mode) == ("major", "minor") and replace(a, mode="minor") == b
+    assert set(clips.pieces) <= set(D.HELD_OUT_PIECES)
+    assert set(clips.instruments) <= set(D.HELD_OUT_INSTRUMENTS)
+    assert not set(D.HELD_OUT_PIECES) & set(D.TRAIN_PIECES)
+    assert not set(D.HELD_OUT_INSTRUMENTS) & set(D.TRAIN_INSTRUMENTS)
+    assert float(clips.audio.abs().max()) > 0.01
+    files = list(D.cache_dir().glob("*.flac"))
+    assert len(files) == 2 and str(D.cache_dir()).startswith(str(D.cache_dir().parents[0]))
+    again = D.music_clips(2, seed=3, split="test", seconds=2.0, progress=False)
+    assert torch.equal(again.audio, clips.audio)
+    assert clips.labels().shape == (2, 2) and clips.valence[0] > clips.valence[1]
+
+
+def test_render_tempo_changes_the_onset_rate():
+    slow = D.render_score("bwv1.6", BASE, tempo=60, seconds=4.0)
+    fast = D.render_score("bwv1.6", BASE, tempo=150, seconds=4.0)
+    assert music.tempo_estimate(fast, music.SR) > music.tempo_estimate(slow, music.SR)
+    with pytest.raises(ValueError, match="instrument"):
+        D.render_score("bwv1.6", BASE, instrument="kazoo")
+
+
+def test_features_against_references():
+    librosa = pytest.importorskip("librosa")
+    sr = music.SR
+    t = np.arange(sr * 2) / sr
+    chord = sum(np.sin(2 * np.pi * 440 * 2 ** (k / 12) * t) for k in (0, 4, 7)) / 3  # A C# E
+    c = music.chroma(torch.from_numpy(chord), sr)
+    assert set(np.argsort(c)[-3:]) == {9, 1, 4}
+    score, tonic, mode = music.key_mode_score(c)
+    assert (tonic, mode) == (9, "major") and score > 0
+    minor = sum(np.sin(2 * np.pi * 440 * 2 ** (k / 12) * t) for k in (0, 3, 7)) / 3
+    assert music.key_mode_score(music.chroma(torch.from_numpy(minor), sr))[0] < 0
+    # a click track at 100 BPM
+    clicks = np.zeros(sr * 8)
+    for k in range(0, len(clicks), int(sr * 0.6)):
+        clicks[k:k + 200] = np.hanning(200)
+    assert music.tempo_estimate(torch.from_numpy(clicks), sr) == pytest.approx(100, rel=0.04)
+    f = music.hand_features(torch.from_numpy(chord), sr)
+    ref_c = librosa.feature.spectral_centroid(y=chord, sr=sr, n_fft=1024, hop_length=320,
+                                              center=True, pad_mode="constant")
+    assert f[3] == pytest.approx(float(np.mean(ref_c)), rel=0.02)
+    assert f[2] == pytest.approx(10 * math.log10(np.mean(chord ** 2)), abs=1e-6)
+
+
+def test_ridge_against_closed_form():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 4)) * [1, 10, 0.1, 3]
+    y = np.stack([X @ [0.1, 0.01, 1, 0], X @ [0, 0, 0, 0.1]], 1) * 0.3
+    m = music.Ridge(alpha=1e-9).fit(X, y)
+    np.testing.assert_allclose(m.predict(X), np.clip(y, -1, 1), atol=1e-6)
+    assert music.r2(y, y).tolist() == [1.0, 1.0]
+    assert music.r2(y, np.broadcast_to(y.mean(0), y.shape)).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.xfail(strict=False, reason="the shipped CNN does not yet generalise mode to "
+                   "held-out pieces (held-out valence R² < 0; see assets/music/mood_cnn.json)")
+def test_shipped_model_orders_major_above_minor():
+    """The same held-out chorale on a held-out instrument, in major and in its parallel minor."""
+    net = music.load_pretrained()
+    wins = 0
+    for piece in D.HELD_OUT_PIECES[:4]:
+        p = D.Performance(piece=piece, instrument="electric_piano", seconds=6.0)
+        vmaj = music.mood(D.render_score(piece, p, mode="major"), model=net).valence
+        vmin = music.mood(D.render_score(piece, p, mode="minor"), model=net).valence
+        wins += vmaj > vmin
+    assert wins >= 3
+
+
+def test_mood_outputs_and_errors():
+    w = D.render_score("bwv1.6", BASE)
+    m = music.mood(w, music.SR)
+    assert -1 <= m.valence <= 1 and -1 <= m.arousal <= 1 and m.windows.shape[1] == 2
+    from nomysticism.audio import resample
+
+    m44 = music.mood(resample(w, music.SR, 44100), 44100)
+    assert abs(m44.valence - m.valence) < 0.1  # resampled to the model's rate
+    with pytest.raises(music.AudioError, match="silent"):
+        music.mood(torch.zeros(music.SR), music.SR)
+    with pytest.raises(music.AudioError, match="ms long"):
+        music.mood(w[:100], music.SR)
+    s = music.saliency(w, music.SR, "valence")
+    assert s.grad.shape == s.logmel.shape and float(s.grad.abs().sum()) > 0
+    assert music.quadrant(0.5, 0.5) == "happy / excited"
+    assert music.quadrant(-0.5, -0.5) == "sad / depressed"
