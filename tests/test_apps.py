@@ -24,10 +24,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
-from test_browser import (  # noqa: F401  (browser_context and shots are fixtures used below)
-    CHANGE_TIMEOUT_S, _free_port, _kernel_env, _record, _settled_screenshot, _stop, _wait_port,
-    browser_context, shots, use_widget,
+from test_browser import (
+    CHANGE_TIMEOUT_S,
+    _free_port,
+    _kernel_env,
+    _record,
+    _settled_screenshot,
+    _stop,
+    _wait_port,
+    use_widget,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

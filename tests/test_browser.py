@@ -40,10 +40,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-CHROMIUM = Path(os.environ.get("NM_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+
 RUN_ALL_TIMEOUT_S = 240     # a SMOKE run takes < 60 s; this is only a hang guard
 CHANGE_TIMEOUT_S = 60       # after the interaction, how long the output may take to change
 SERVER_START_TIMEOUT_S = 90
@@ -153,29 +150,6 @@ def lab(served, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser_context():
-    """One headless Chromium (Debian's) and one browser context for the whole session."""
-    if not CHROMIUM.exists():
-        msg = (f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
-               f"(`bash scripts/system-packages.sh`, as `make test` does; never `playwright install`). "
-               f"Set NM_ALLOW_NO_BROWSER=1 to skip them on a machine without it.")
-        if os.environ.get("NM_ALLOW_NO_BROWSER") == "1":
-            pytest.skip(msg)
-        pytest.fail(msg)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(60_000)
-        try:
-            yield context
-        finally:
-            context.close()
-            browser.close()
-
-
-@pytest.fixture(scope="session")
 def lab_page(lab, browser_context):
     """One JupyterLab tab for all notebooks (reloaded only after a failure): ``{"page": Page}``."""
     holder = {"page": None, "fresh": True}
@@ -212,13 +186,6 @@ def close_in_lab(holder: dict, base: str, token: str) -> None:
     except Exception:
         holder["fresh"] = True
     _shutdown_kernels(base, token)
-
-
-@pytest.fixture(scope="session")
-def shots(artifacts) -> Path:
-    d = artifacts / "browser"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def _api(base: str, token: str, path: str, method: str = "GET"):
