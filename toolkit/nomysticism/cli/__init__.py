@@ -23,7 +23,7 @@ from pathlib import Path
 
 #: Commands that live in a module of their own, ``cli/<name>.py``, each with ``add_parser(sub)``
 #: (it adds its sub-parser and sets ``func``). One module per topic keeps this file small.
-COMMAND_MODULES = ("restore", "colorize_video", "anonymize", "mood", "train")
+COMMAND_MODULES = ("restore", "colorize_video", "mood", "train")
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif", ".m4v"}
 
@@ -134,13 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_colorize)
 
     for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as e:  # TEMPORARY while the topic is being written
-            if e.name != f"{__name__}.{name}":
-                raise
-            continue
-        mod.add_parser(sub)
+        importlib.import_module(f".{name}", __name__).add_parser(sub)
     return p
 
 
