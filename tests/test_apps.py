@@ -3,7 +3,8 @@
 Each browser test starts Voilà on a free port with the command ``make app`` runs (read from
 ``make -n app``, one notebook instead of the folder), with ``NM_APP_SMOKE=1`` so the apps use tiny
 sizes, opens the app, checks that no code is shown, touches every widget's main control
-(``nm-primary``) and checks that its output (``nm-output``) looks different afterwards. Screenshots go to ``artifacts/browser/apps_*``.
+(``nm-primary``) and checks that its output (``nm-output``) looks different afterwards. In the apps listed in ``UPLOADS`` it also uploads through
+the browser's file chooser: a text file (refused, with a message, nothing changes), then a PNG. Screenshots go to ``artifacts/browser/apps_*``.
 
 The upload checks (:mod:`nomysticism.widgets.upload`) are also tested directly, against Pillow's own
 decoding of the same bytes. Browser set-up, fixtures and the "touch and compare" helper come from
@@ -39,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 APPS = ROOT / "apps"
 # app -> how many widgets (nm-widget) it shows; every one is used
 EXPECTED = {"style_transfer": 2, "deepdream": 1, "colorize": 1}
+# app -> the widget (index) whose picture its upload button changes; tested through the browser
+UPLOADS = {"colorize": 0}
 PAGE_TIMEOUT_MS = 120_000
 
 
@@ -165,25 +168,32 @@ def _serve(nb: Path, tmp_path: Path):
     return proc, port, log
 
 
-def _upload_checks(page, widget, shots: Path) -> dict:
-    """The colourise app's upload: a text file is refused with a message, a PNG replaces the photo."""
-    chooser = page.locator(".nm-upload:visible")  # the checked upload (upload.ImageUpload)
-    assert chooser.count() == 1, f"the colourise app should show one upload button, found {chooser.count()}"
-    inp = page.locator(".nm-upload input[type=file], input[type=file].nm-upload").first
-    photo = widget.locator("img.nm-primary").first
-    before = _settled_screenshot(photo, page)
-    inp.set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a picture\n" * 20}])
+def _choose_file(page, button, name: str, mime: str, data: bytes) -> None:
+    """Click an upload button as a reader does and answer the browser's file chooser."""
+    with page.expect_file_chooser(timeout=CHANGE_TIMEOUT_S * 1000) as chooser:
+        button.click()
+    chooser.value.set_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+
+def _upload_checks(page, widget, shots: Path, app: str) -> dict:
+    """An app's checked upload (upload.ImageUpload): a text file is refused with a message and changes
+    nothing; a PNG is accepted and changes the widget's picture."""
+    button = page.locator(".nm-upload:visible").first
+    assert page.locator(".nm-upload:visible").count() == 1, f"{app}: expected one upload button"
+    picture = widget.locator("img.nm-primary, .nm-output img, img.nm-output").first
+    before = _settled_screenshot(picture, page)
+    _choose_file(page, button, "notes.txt", "text/plain", b"not a picture\n" * 20)
     msg = page.locator(".nm-upload-message")
     msg.filter(has_text="notes.txt is not an image").first.wait_for(timeout=CHANGE_TIMEOUT_S * 1000)
-    assert photo.screenshot() == before, "a refused upload changed the photo"
-    inp.set_input_files(files=[{"name": "mine.png", "mimeType": "image/png", "buffer": _png(60, 90, seed=5)}])
+    assert picture.screenshot() == before, f"{app}: a refused upload changed the picture"
+    _choose_file(page, button, "mine.png", "image/png", _png(60, 90, seed=5))
     msg.filter(has_text="mine.png: 90×60 px").first.wait_for(timeout=CHANGE_TIMEOUT_S * 1000)
     t0, after = time.time(), before
     while time.time() - t0 < CHANGE_TIMEOUT_S and after == before:
         page.wait_for_timeout(300)
-        after = photo.screenshot()
-    page.screenshot(path=str(shots / "apps_colorize_uploaded.png"), full_page=True)
-    assert after != before, "an accepted upload did not replace the photo"
+        after = picture.screenshot()
+    page.screenshot(path=str(shots / f"apps_{app}_uploaded.png"), full_page=True)
+    assert after != before, f"{app}: an accepted upload did not change the picture"
     return {"upload": "text refused, png accepted"}
 
 
@@ -208,8 +218,8 @@ def test_app_in_voila(app, browser_context, shots, tmp_path):
         for i in range(EXPECTED[app]):
             scope = widgets.nth(i).locator("xpath=..")  # the widget's own output: use_widget finds it there
             rows[f"widget{i}"] = use_widget(page, scope, shots, f"apps_{app}_{i}")
-        # TODO: _upload_checks (upload through the browser) does not find the FileUpload's <input> yet;
-        # the upload checks are tested without a browser above.
+        if app in UPLOADS:
+            rows.update(_upload_checks(page, widgets.nth(UPLOADS[app]), shots, app))
         page.screenshot(path=str(shots / f"apps_{app}_used.png"), full_page=True)
     except BaseException:
         if page is not None:
