@@ -21,7 +21,8 @@ PLANNED = [
     "05_gatys_2015_style_transfer", "06_ulyanov_2016_texture_networks",
     "07_johnson_2016_perceptual_losses", "08_video_stylization", "09_radford_2015_dcgan",
     "10_mirza_2014_conditional_gan", "11_zhu_2017_cyclegan", "12_zhang_2016_colorization",
-    "13_levin_2004_zhang_2017_color_hints", "90_appendix_2015_theano",
+    "13_levin_2004_zhang_2017_color_hints", "14_old_film_restoration", "15_video_colorization_hints",
+    "16_deepanon_anonymization", "17_music_mood_map", "90_appendix_2015_theano",
 ]
 MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@"
 
