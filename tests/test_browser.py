@@ -375,6 +375,8 @@ def use_widget(page, scope, shots: Path, stem: str) -> dict:
     widget.screenshot(path=str(shots / f"{stem}_widget.png"))
     assert change, (f"{stem}: nm-output did not change within {CHANGE_TIMEOUT_S} s after "
                     f"using the nm-primary {kind} (screenshots in {shots})")
+    errors = widget.locator(".nm-error")
+    assert not errors.count(), f"{stem}: the widget reports {errors.first.inner_text()!r} (screenshots in {shots})"
     assert change == "final", (
         f"{stem}: after the {kind}, nm-output was redrawn {seen} times but ended on the same picture "
         f"it started from: a reader sees no lasting change (screenshots in {shots})")

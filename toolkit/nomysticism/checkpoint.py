@@ -11,17 +11,19 @@ checkpoint if there is one, saves every ``every`` steps, and saves again at the 
 
 from __future__ import annotations
 
+import json
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .assets import atomic_write
+from .assets import asset, asset_path, atomic_write, list_assets
 
 __all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "save_weights",
-           "load_weights", "save_module", "read_metadata", "Checkpointer"]
+           "load_weights", "save_module", "read_metadata", "shipped_configs", "shipped_record", "Checkpointer", "TrainingRun"]
 
 
 def _atomic_write(path: Path, write) -> Path:  # kept for older imports; use assets.atomic_write
@@ -89,6 +91,25 @@ def read_metadata(path) -> dict:
         return f.metadata() or {}
 
 
+
+def shipped_configs(folder: str) -> dict[str, dict]:
+    """Each shipped ``assets/<folder>/<name>.safetensors``'s model config (the JSON under ``"config"``
+    in its header, as :func:`save_module` writes it), by name."""
+    out = {}
+    for name in list_assets(folder, ".safetensors"):
+        with asset_path(f"{folder}/{name}.safetensors") as p:
+            out[name] = json.loads(read_metadata(p).get("config", "{}"))
+    return out
+
+
+def shipped_record(folder: str, name: str, known: list[str]) -> dict:
+    """A shipped model's training record, ``assets/<folder>/<name>.json`` (``known``: the names to
+    suggest when there is none)."""
+    f = asset(f"{folder}/{name}.json")
+    if not f.is_file():
+        raise ValueError(f"no record for {name!r}; shipped models: {', '.join(known) or 'none'}")
+    return json.loads(f.read_text("utf-8"))
+
 class Checkpointer:
     """Resume-or-start for a training loop, with atomic saves.
 
@@ -135,3 +156,55 @@ class Checkpointer:
         if self.path is not None and step % self.every == 0:
             return self.save(step)
         return None
+
+
+class TrainingRun:
+    """One network + optimiser trained step by step: mean loss per logging interval, wall time,
+    and a :class:`Checkpointer` that resumes all of it (the interval's pending losses included, so
+    a resumed run logs the same numbers as an uninterrupted one).
+
+    >>> run = TrainingRun(model, opt, checkpoint, total=steps, log_every=25, map_location=dev)
+    >>> for step in Loop(steps, start=run.start, ...):
+    ...     loss = ...; opt.step()
+    ...     run.record(step + 1, float(loss))     # logs, and saves every ``every`` steps
+    >>> hist = run.finish(step)                    # {"step": [...], "loss": [...], "seconds", **extra}
+
+    The checkpoint holds ``model``, ``optimizer``, ``history`` and ``pending``.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, path, *, total: int,
+                 log_every: int = 25, every: int = 100, resume: bool = True, map_location="cpu",
+                 **extra):
+        self.model, self.optimizer, self.total, self.log_every = model, optimizer, int(total), max(1, int(log_every))
+        self.history = {"step": [], "loss": [], "seconds": 0.0, **extra}
+        self._acc, self._n, self._t0 = 0.0, 0, time.perf_counter()
+        self.checkpointer = Checkpointer(path, self._state, every=every, resume=resume)
+        self.start = 0
+        st = self.checkpointer.resume(map_location=map_location)
+        if st is not None:
+            model.load_state_dict(st["model"])
+            optimizer.load_state_dict(st["optimizer"])
+            self.start, self.history = int(st["step"]), dict(st["history"])
+            self._acc, self._n = float(st["pending"][0]), int(st["pending"][1])
+        self._t0 = time.perf_counter()
+
+    def _state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "pending": [self._acc, self._n],
+                "history": {**self.history, "seconds": self.history["seconds"] + time.perf_counter() - self._t0}}
+
+    def record(self, step: int, loss: float) -> None:
+        """The loss of the step that has just ended (``step`` counts from 1)."""
+        self._acc, self._n = self._acc + loss, self._n + 1
+        if step % self.log_every == 0 or step == self.total:
+            self.history["step"].append(step)
+            self.history["loss"].append(self._acc / self._n)
+            self._acc, self._n = 0.0, 0
+        self.checkpointer.step(step)
+
+    def finish(self, step: int) -> dict:
+        """Add the wall time, save the last checkpoint, return the history."""
+        self.history["seconds"] += time.perf_counter() - self._t0
+        self._t0 = time.perf_counter()
+        self.checkpointer.save(step)
+        return self.history

@@ -17,7 +17,7 @@ Three stages on one small network (:class:`~.nets.ColorNet`), each shipped in
 
 - :func:`automatic`: colour one image (RGB or grey; only its L is read, and kept);
 - :func:`train`: the loop for any stage, on :class:`nomysticism.progress.Loop` and
-  :class:`nomysticism.checkpoint.Checkpointer` (bit-for-bit resume), on
+  :class:`nomysticism.checkpoint.TrainingRun` (bit-for-bit resume), on
   :func:`nomysticism.runtime.device`;
 - :func:`world_scores`, :func:`photo_scores`: the numbers of ``bench/colorize.py`` (chroma on the
   world's ambiguous objects, PSNR, colourfulness on the held-out photos);
@@ -29,7 +29,6 @@ Three stages on one small network (:class:`~.nets.ColorNet`), each shipped in
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,8 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import checkpoint as ckpt
-from ..assets import asset, asset_path, list_assets
-from ..checkpoint import Checkpointer
+from ..assets import asset_path
+from ..checkpoint import TrainingRun
 from ..color import rgb_to_lab
 from ..data import ImageFolder, random_crops
 from ..metrics import psnr
@@ -84,20 +83,12 @@ def load_model(path, device=None) -> ColorNet:
 def list_pretrained() -> list[str]:
     """Names of the shipped automatic colourisers (``assets/colorize/<name>.safetensors`` holding a
     ColorNet; the folder also holds Zhang et al. 2017's hint network)."""
-    out = []
-    for name in list_assets(_FOLDER, ".safetensors"):
-        with asset_path(f"{_FOLDER}/{name}.safetensors") as p:
-            if json.loads(_header(p).get("config", "{}")).get("arch") == "ColorNet":
-                out.append(name)
-    return out
+    return [n for n, cfg in ckpt.shipped_configs(_FOLDER).items() if cfg.get("arch") == "ColorNet"]
 
 
 def pretrained_info(name: str) -> dict:
     """A shipped model's training record (``assets/colorize/<name>.json``): recipe, seconds, losses."""
-    f = asset(f"{_FOLDER}/{name}.json")
-    if not f.is_file():
-        raise ValueError(f"no record for {name!r}; shipped models: {', '.join(list_pretrained()) or 'none'}")
-    return json.loads(f.read_text("utf-8"))
+    return ckpt.shipped_record(_FOLDER, name, list_pretrained())
 
 
 def load_pretrained(name: str = DEFAULT_MODEL, device=None) -> ColorNet:
@@ -275,22 +266,9 @@ def train(model: ColorNet, data: torch.Tensor, *, stage: str = "zhang2016", step
     if stage == "perceptual":
         feature_loss = (feature_loss or FeatureLoss()).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    hist = {"step": [], "loss": [], "seconds": 0.0, "stage": stage}
-
-    def state():
-        return {"model": model.state_dict(), "optimizer": opt.state_dict(), "pending": [acc, nacc],
-                "history": {**hist, "seconds": hist["seconds"] + time.perf_counter() - t0}}
-
-    ck = Checkpointer(checkpoint, state, every=checkpoint_every, resume=resume)
-    start, acc, nacc, t0 = 0, 0.0, 0, time.perf_counter()
-    st = ck.resume(map_location=dev)
-    if st is not None:
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        start, hist = int(st["step"]), dict(st["history"])
-        acc, nacc = float(st["pending"][0]), int(st["pending"][1])  # losses since the last log
-    t0 = time.perf_counter()
-
+    run = TrainingRun(model, opt, checkpoint, total=steps, log_every=callback_every, every=checkpoint_every,
+                      resume=resume, map_location=dev, stage=stage)
+    start = run.start
     loop = Loop(steps, start=start, progress=progress, callback=callback, every=callback_every,
                 stop=stop, desc=f"colorize {stage}")
     step = start
@@ -315,17 +293,10 @@ def train(model: ColorNet, data: torch.Tensor, *, stage: str = "zhang2016", step
         opt.step()
         step += 1
         value = float(loss.detach())
-        acc, nacc = acc + value, nacc + 1
-        if step % callback_every == 0 or step == steps:
-            hist["step"].append(step)
-            hist["loss"].append(acc / nacc)
-            acc, nacc = 0.0, 0
-        ck.step(step)
-        loop.report(step, image=lambda L=L, out=out: _preview(model, L, out), info=hist,
+        run.record(step, value)
+        loop.report(step, image=lambda L=L, out=out: _preview(model, L, out), info=run.history,
                     postfix={"loss": f"{value:.4g}"})
     loop.finish()
-    hist["seconds"] += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ck.save(step)
+    hist = run.finish(step)
     model.eval()
     return hist

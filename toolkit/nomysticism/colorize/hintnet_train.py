@@ -5,20 +5,19 @@ hints (§4) — the training side of :mod:`.hintnet`.
   the simulated user of §3.2;
 - :func:`training_data`: random crops of the training photos (+ optional :func:`~.world.world` scenes);
 - :func:`train_hintnet`: Adam on the Huber loss, with :class:`~nomysticism.progress.Loop` and
-  :class:`~nomysticism.checkpoint.Checkpointer` (bit-for-bit resume);
+  :class:`~nomysticism.checkpoint.TrainingRun` (bit-for-bit resume);
 - :func:`hint_scores`: PSNR on the held-out photos against Levin, nearest and grey.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from ..checkpoint import Checkpointer
+from ..checkpoint import TrainingRun
 from ..color import hue_shift, lab_to_rgb, rgb_to_lab
 from ..data import random_crops
 from ..metrics import psnr
@@ -145,21 +144,9 @@ def train_hintnet(model: HintNet, data: torch.Tensor, *, steps: int = RECIPE["st
     dev = pick_device(device)
     model.to(dev).train()
     opt = torch.optim.Adam(model.parameters(), lr=r["lr"])
-    hist = {"step": [], "loss": [], "seconds": 0.0}
-
-    def state():
-        return {"model": model.state_dict(), "optimizer": opt.state_dict(), "pending": [acc, nacc],
-                "history": {**hist, "seconds": hist["seconds"] + time.perf_counter() - t0}}
-
-    ck = Checkpointer(checkpoint, state, every=checkpoint_every, resume=resume)
-    start, acc, nacc, t0 = 0, 0.0, 0, time.perf_counter()
-    st = ck.resume(map_location=dev)
-    if st is not None:
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        start, hist = int(st["step"]), dict(st["history"])
-        acc, nacc = float(st["pending"][0]), int(st["pending"][1])
-    t0 = time.perf_counter()
+    run = TrainingRun(model, opt, checkpoint, total=steps, log_every=callback_every, every=checkpoint_every,
+                      resume=resume, map_location=dev)
+    start = run.start
     decay_at = math.ceil(r["lr_decay_at"] * steps)
     loop = Loop(steps, start=start, progress=progress, callback=callback, every=callback_every,
                 stop=stop, desc="hint network")
@@ -175,18 +162,11 @@ def train_hintnet(model: HintNet, data: torch.Tensor, *, steps: int = RECIPE["st
         opt.step()
         step += 1
         value = float(loss.detach())
-        acc, nacc = acc + value, nacc + 1
-        if step % callback_every == 0 or step == steps:
-            hist["step"].append(step)
-            hist["loss"].append(acc / nacc)
-            acc, nacc = 0.0, 0
-        ck.step(step)
-        loop.report(step, image=lambda L=L, pred=pred: _preview(L, pred), info=hist,
+        run.record(step, value)
+        loop.report(step, image=lambda L=L, pred=pred: _preview(L, pred), info=run.history,
                     postfix={"loss": f"{value:.4g}"})
     loop.finish()
-    hist["seconds"] += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ck.save(step)
+    hist = run.finish(step)
     model.eval()
     return hist
 

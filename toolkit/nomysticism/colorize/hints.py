@@ -146,8 +146,30 @@ def save_hints(hints, path, shape: tuple[int, int] | None = None) -> Path:
     """
     doc = {"version": VERSION,
            "hints": [{"y": h.y, "x": h.x, "rgb": list(h.rgb)} for h in check_hints(hints, shape)]}
+    return write_json(path, doc)
+
+
+def write_json(path, doc: dict) -> Path:
+    """``doc`` as indented JSON, written atomically (a hints file is whole or absent)."""
     text = json.dumps(doc, indent=1) + "\n"
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def read_json(path) -> dict | list:
+    """A JSON file's contents; :class:`HintError` names the file, and the line and column of broken JSON."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise HintError(f"{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    except UnicodeDecodeError as e:
+        raise HintError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+
+
+def check_version(path, doc: dict) -> None:
+    if doc.get("version") != VERSION:
+        raise HintError(f"{path}: unsupported hints file version {doc.get('version')!r} "
+                        f"(this version reads {VERSION})")
 
 
 def load_hints(path, shape: tuple[int, int] | None = None) -> list[Hint]:
@@ -156,18 +178,11 @@ def load_hints(path, shape: tuple[int, int] | None = None) -> list[Hint]:
     Broken JSON is reported with its line and column; ``shape`` bounds the coordinates.
     """
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise HintError(f"{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
-    except UnicodeDecodeError as e:
-        raise HintError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    doc = read_json(path)
     form = '{"version": 1, "hints": [{"y": int, "x": int, "rgb": [r, g, b]}, ...]}'
     if not isinstance(doc, dict) or "hints" not in doc:
         raise HintError(f"{path}: not a hints file; expected {form}")
-    if doc.get("version") != VERSION:
-        raise HintError(f"{path}: unsupported hints file version {doc.get('version')!r} "
-                        f"(this version reads {VERSION})")
+    check_version(path, doc)
     entries = doc["hints"]
     if not isinstance(entries, list):
         raise HintError(f"{path}: \"hints\" must be a list, not {type(entries).__name__}")

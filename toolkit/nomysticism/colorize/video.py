@@ -34,7 +34,6 @@ anything is written.
 from __future__ import annotations
 
 import contextlib
-import json
 import operator
 import time
 from collections import deque
@@ -47,12 +46,21 @@ import torch
 from scipy import ndimage
 
 from .. import video as _video
-from ..assets import atomic_write
 from ..color import lab_to_rgb
 from ..flow import METHODS as FLOW_METHODS
 from ..flow import consistency_mask, gray_u8, optical_flow, warp
 from ..progress import Loop
-from .hints import VERSION, Hint, HintError, check_hints, hint_maps, load_hints
+from .hints import (
+    VERSION,
+    Hint,
+    HintError,
+    check_hints,
+    check_version,
+    hint_maps,
+    load_hints,
+    read_json,
+    write_json,
+)
 
 __all__ = ["video", "VideoColorization", "track_hints", "HintTracks", "Track", "save_video_hints",
            "load_video_hints", "check_video_hints", "REACH", "SMOOTH", "CARRY", "ENDS"]
@@ -121,8 +129,7 @@ def save_video_hints(hints, path, shape: tuple[int, int] | None = None) -> Path:
     keys = check_video_hints(hints, shape)
     doc = {"version": VERSION, "keyframes": {
         str(k): [{"y": h.y, "x": h.x, "rgb": list(h.rgb)} for h in hs] for k, hs in keys.items()}}
-    text = json.dumps(doc, indent=1) + "\n"
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return write_json(path, doc)
 
 
 def load_video_hints(path, shape: tuple[int, int] | None = None,
@@ -130,21 +137,14 @@ def load_video_hints(path, shape: tuple[int, int] | None = None,
     """Read a :func:`save_video_hints` file (or a single-image :func:`~.hints.save_hints` file, as
     key frame 0). :class:`~.hints.HintError` names the file, the key frame and the hint."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise HintError(f"{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
-    except UnicodeDecodeError as e:
-        raise HintError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    doc = read_json(path)
     form = '{"version": 1, "keyframes": {"0": [{"y": int, "x": int, "rgb": [r, g, b]}, ...], ...}}'
     if isinstance(doc, dict) and "hints" in doc and "keyframes" not in doc:   # one image's hints
         hints = load_hints(path, shape)
         return check_video_hints({0: hints}, shape, n_frames)
     if not isinstance(doc, dict) or "keyframes" not in doc:
         raise HintError(f"{path}: not a video hints file; expected {form}")
-    if doc.get("version") != VERSION:
-        raise HintError(f"{path}: unsupported hints file version {doc.get('version')!r} "
-                        f"(this version reads {VERSION})")
+    check_version(path, doc)
     frames = doc["keyframes"]
     if not isinstance(frames, dict):
         raise HintError(f"{path}: \"keyframes\" must be an object {{\"frame\": [hints]}}, "

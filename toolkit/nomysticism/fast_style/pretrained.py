@@ -17,7 +17,7 @@ from pathlib import Path
 from torch import nn
 
 from .. import checkpoint as ckpt
-from ..assets import asset, asset_path, list_assets
+from ..assets import asset_path
 from .texture_net import TextureNetwork
 from .transformer_net import TransformerNet
 
@@ -68,25 +68,16 @@ def list_pretrained(kind: str | None = None) -> list[str]:
     generators, which ignore the photo and only copy its size)."""
     if kind not in (None, "style", "texture"):
         raise ValueError(f"kind must be None, 'style' or 'texture', not {kind!r}")
-    names = list_assets(_FOLDER, ".safetensors")
+    configs = ckpt.shipped_configs(_FOLDER)
     if kind is None:
-        return names
-    out = []
-    for name in names:
-        with asset_path(f"{_FOLDER}/{name}.safetensors") as p:
-            cfg = json.loads(_header(p).get("config", "{}"))
-        takes_content = cfg.get("arch") == "TransformerNet" or cfg.get("content", False)
-        if takes_content == (kind == "style"):
-            out.append(name)
-    return out
+        return list(configs)
+    return [n for n, cfg in configs.items()
+            if (cfg.get("arch") == "TransformerNet" or cfg.get("content", False)) == (kind == "style")]
 
 
 def pretrained_info(name: str) -> dict:
     """The recipe, environment and training curve of a shipped model (``assets/fast_style/<name>.json``)."""
-    f = asset(f"{_FOLDER}/{name}.json")
-    if not f.is_file():
-        raise ValueError(f"no record for {name!r}; shipped models: {', '.join(list_pretrained()) or 'none'}")
-    return json.loads(f.read_text("utf-8"))
+    return ckpt.shipped_record(_FOLDER, name, list_pretrained())
 
 
 def load_pretrained(name: str, device=None) -> nn.Module:

@@ -119,7 +119,7 @@ class Runner:
             self.status.value = "stopped" if self.stop_event.is_set() else "done"
         except Exception as e:  # show it in the widget; never kill the kernel
             self.error = e
-            self.status.value = f"<span style='color:#b00'>error: {type(e).__name__}: {e}</span>"
+            self.status.value = f"<span class='nm-error' style='color:#b00'>error: {type(e).__name__}: {e}</span>"
             traceback.print_exc()
         finally:
             self.run_button.disabled, self.stop_button.disabled = False, True

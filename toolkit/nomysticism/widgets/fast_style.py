@@ -71,8 +71,12 @@ class FastStylizer:
             self._models[name] = fs.load_pretrained(name)
         return self._models[name]
 
+    def content_image(self):
+        """The photo the controls pick now, at most ``size`` px on its longer side."""
+        return sample_image(self.image_picker.value, max_side=self.size_slider.value)
+
     def update(self) -> None:
-        img = sample_image(self.image_picker.value, max_side=self.size_slider.value)
+        img = self.content_image()
         m = self.model(self.model_picker.value)
         t = time.perf_counter()
         self.result = fs.stylize(m, img)

@@ -24,7 +24,6 @@ from collections.abc import Callable
 import ipywidgets as W
 import torch
 
-from .. import fast_style as fs
 from ..images import ImageError, load_image, resize
 from .base import mark
 from .fast_style import FastStylizer
@@ -231,17 +230,10 @@ class UploadFastStylizer(FastStylizer):
         else:
             self.image_picker.value = self.YOURS
 
-    def update(self) -> None:
+    def content_image(self):
         if getattr(self, "_yours", None) is None or self.image_picker.value != self.YOURS:
-            return super().update()
+            return super().content_image()
         img = self._yours
         if max(img.shape[-2:]) > self.size_slider.value:  # shrink, never enlarge (as sample_image)
             img = resize(img, self.size_slider.value)
-        m = self.model(self.model_picker.value)
-        t = time.perf_counter()
-        self.result = fs.stylize(m, img)
-        ms = 1000 * (time.perf_counter() - t)
-        self.content.show(img)
-        self.output.show(self.result)
-        h, w = img.shape[-2:]
-        self.info.value = f"one forward pass: {w}×{h} px in <b>{ms:.0f} ms</b>"
+        return img
