@@ -27,11 +27,11 @@ import torch
 from PIL import Image
 from test_browser import (
     CHANGE_TIMEOUT_S,
+    ServerSession,
     _free_port,
     _kernel_env,
     _record,
     _settled_screenshot,
-    _stop,
     _wait_port,
     use_widget,
 )
@@ -203,10 +203,10 @@ def test_app_in_voila(app, browser_context, shots, tmp_path):
     nb = APPS / f"{app}.ipynb"
     t0 = time.time()
     proc, port, log = _serve(nb, tmp_path)
-    page, rows = None, {}
-    try:
+    rows = {}
+    with ServerSession(browser_context, proc, log, shots / f"apps_{app}_failed.png") as session:
         _wait_port(port, proc, log)
-        page = browser_context.new_page()
+        page = session.new_page()
         page.goto(f"http://127.0.0.1:{port}/", timeout=PAGE_TIMEOUT_MS)
         widgets = page.locator(".nm-widget")
         for i in range(EXPECTED[app]):
@@ -221,15 +221,6 @@ def test_app_in_voila(app, browser_context, shots, tmp_path):
         if app in UPLOADS:
             rows.update(_upload_checks(page, widgets.nth(UPLOADS[app]), shots, app))
         page.screenshot(path=str(shots / f"apps_{app}_used.png"), full_page=True)
-    except BaseException:
-        if page is not None:
-            page.screenshot(path=str(shots / f"apps_{app}_failed.png"), full_page=True)
-        print(log.read_text()[-3000:])
-        raise
-    finally:
-        if page is not None:
-            page.close()
-        _stop(proc)
     rows["total_s"] = round(time.time() - t0, 1)
     _record(shots, f"apps_{app}", rows)
     print(f"app {app}: {rows}")

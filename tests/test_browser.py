@@ -433,28 +433,51 @@ def test_widget_in_voila(served, browser_context, shots, tmp_path):
     t0 = time.time()
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=_kernel_env(), cwd=served)
-    page = None
-    try:
+    with ServerSession(browser_context, proc, log, shots / f"voila_{nb.stem}_failed.png") as session:
         _wait_port(port, proc, log)
-        page = browser_context.new_page()
+        page = session.new_page()
         page.goto(f"http://127.0.0.1:{port}/", timeout=RUN_ALL_TIMEOUT_S * 1000)
         page.locator(".nm-widget").first.wait_for(state="visible", timeout=RUN_ALL_TIMEOUT_S * 1000)
         code = page.locator(".jp-InputArea-editor:visible, .cm-editor:visible, .CodeMirror:visible")
         assert not code.count(), "Voila shows code; it should show only outputs"
         row = use_widget(page, page, shots, f"voila_{nb.stem}")
         page.screenshot(path=str(shots / f"voila_{nb.stem}_page.png"), full_page=True)
-    except BaseException:
-        if page is not None:
-            page.screenshot(path=str(shots / f"voila_{nb.stem}_failed.png"))
-        print(log.read_text()[-3000:])
-        raise
-    finally:
-        if page is not None:
-            page.close()
-        _stop(proc)
     row["total_s"] = round(time.time() - t0, 1)
     _record(shots, f"voila_{nb.stem}", row)
     print(f"voila {nb.stem}: {row}")
+
+
+
+class ServerSession:
+    """A server process and the browser page that uses it. On an error: a screenshot of the page
+    (``failed_png``) and the tail of the server's log; always: the page closed, the server stopped.
+
+    >>> with ServerSession(browser_context, proc, log, shots / "x_failed.png") as session:
+    ...     page = session.new_page()
+    """
+
+    def __init__(self, browser_context, proc: subprocess.Popen, log: Path, failed_png: Path):
+        self.context, self.proc, self.log, self.failed_png = browser_context, proc, log, failed_png
+        self.page = None
+
+    def new_page(self):
+        self.page = self.context.new_page()
+        return self.page
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        try:
+            if kind is not None:
+                if self.page is not None:
+                    self.page.screenshot(path=str(self.failed_png), full_page=True)
+                print(self.log.read_text()[-3000:])
+        finally:
+            if self.page is not None:
+                self.page.close()
+            _stop(self.proc)
+        return False
 
 
 def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = SERVER_START_TIMEOUT_S):
@@ -497,8 +520,8 @@ def test_make_lab_opens_the_tour(browser_context, shots, tmp_path):
     env = {**_kernel_env(), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    base, page = f"http://127.0.0.1:{port}", None
-    try:
+    base = f"http://127.0.0.1:{port}"
+    with ServerSession(browser_context, proc, log, shots / "make_lab_tour_failed.png") as session:
         _wait_http(f"{base}/api/status?token={token}", proc, log, SERVER_START_TIMEOUT_S)
         top = {c["name"] for c in _api(base, token, "/api/contents/")["content"]}
         assert {"notebooks", "course"} <= top, f"make lab should serve the project root; it serves {sorted(top)}"
@@ -510,7 +533,7 @@ def test_make_lab_opens_the_tour(browser_context, shots, tmp_path):
             f"to {sys.prefix}/share/jupyter/lab/settings/overrides.json (make install-test does); "
             f"the server's defaults are {defaults}")
 
-        page = browser_context.new_page()
+        page = session.new_page()
         page.goto(f"{base}/?token={token}")
         page.wait_for_function(
             "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
@@ -525,15 +548,6 @@ def test_make_lab_opens_the_tour(browser_context, shots, tmp_path):
         page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget;"
                       "  if (w && w.context) { w.context.model.dirty = false; w.close(); } }")
         _shutdown_kernels(base, token)
-    except BaseException:
-        if page is not None:
-            page.screenshot(path=str(shots / "make_lab_tour_failed.png"))
-        print(log.read_text()[-3000:])
-        raise
-    finally:
-        if page is not None:
-            page.close()
-        _stop(proc)
 
 
 _HINT_ROW = re.compile(r"(\d+)\. \((\d+), (\d+)\): #[0-9a-f]{6}")
