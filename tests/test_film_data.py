@@ -45,3 +45,29 @@ def test_old_film_truth(tmp_path):
     for r in f.repeats:  # a repeat shows the same clean frame as its original
         assert f.source[r.index] == f.source[r.of]
     assert list(f.source[f.kept]) == list(range(60))
+
+
+def test_pan_reflects_off_the_canvas_edge():
+    # constant speed into a wall: the camera turns round once per contact and goes on the other
+    # way (it must not jitter back and forth, which would make frame k+1 a copy of frame k-1)
+    s = moving_scene(120, (40, 56), speed=(5.0, 5.0), direction=0.0, objects=0, ramp=1, seed=1)
+    x = s.camera[:, 0]
+    dx = np.diff(x)
+    assert np.allclose(np.abs(dx), 5.0)
+    flips = np.flatnonzero(np.sign(dx[1:]) != np.sign(dx[:-1]))
+    assert len(flips) >= 4 and np.all(np.diff(flips) >= 3)
+    cw = s.canvas.shape[-1]
+    assert x.min() >= 1.0 - 1e-9 and x.max() <= cw - 56 - 2.0 + 1e-9
+
+
+def test_motion_at_is_the_nearest_other_picture(tmp_path):
+    # 3 px/frame to the right, far from the walls: every frame's nearest other picture is 3 px away;
+    # at a turn (hand-made camera) a picture two frames on is back where it was
+    s = moving_scene(8, (40, 56), speed=(3.0, 3.0), direction=0.0, objects=0, ramp=1, seed=2)
+    s.camera[:, 0] = 5.0 + 3.0 * np.arange(9)
+    f = old_film(scene=s, path=tmp_path / "m.mp4", repeats=1, kinds=("plain",), seed=2)
+    assert all(abs(f.motion_at(i) - 3.0) < 1e-9 for i in range(len(f)))
+    s.camera[:, 0] = [5, 8, 11, 14, 11, 8, 5, 2, 0]
+    f.source = np.arange(8)
+    assert abs(f.motion_at(3) - 3.0) < 1e-9  # 14 vs 11 on either side
+    assert abs(f.motion_at(4) - 0.0) < 1e-9  # frame 4 (x=11) shows what frame 2 showed

@@ -7,6 +7,7 @@ import pytest
 import torch
 from nomysticism import restore as R
 from nomysticism.data.film import moving_scene, old_film
+from nomysticism.restore.duplicates import noise_sigma
 
 torch.set_num_threads(1)
 
@@ -28,6 +29,37 @@ def test_each_repeat_kind_is_found(tmp_path, kind):
     found = R.duplicate_frames(f.path)
     truth = {(r.index, r.of, r.kind) for r in f.repeats}
     assert {(r.index, r.of, r.kind) for r in found} == truth
+
+
+def test_each_kind_is_found_in_darkened_frames(tmp_path):
+    # every frame darkened (gain 0.4-0.6 on top of the low contrast): the stretch and the
+    # grain allowance must still find all four kinds, and nothing else, where the pan is fast
+    scene = moving_scene(40, (144, 192), speed=(4.0, 6.0), seed=6)
+    f = old_film(scene=scene, path=tmp_path / "d.mp4", repeats=6, dark=1.0, seed=6)
+    assert f.dark.all() and {r.kind for r in f.repeats} == set(R.REPEAT_KINDS)
+    found = R.duplicate_frames(f.path)
+    assert {(r.index, r.of, r.kind) for r in found} == {(r.index, r.of, r.kind) for r in f.repeats}
+
+
+def test_noise_sigma_matches_the_drawn_grain():
+    # Immerkær's estimator on a smooth picture plus Gaussian noise of known sigma
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:200, 0:240] / 240.0
+    clean = 0.3 + 0.4 * xx + 0.2 * np.sin(3 * yy)
+    for sigma in (0.01, 0.03):
+        y = torch.from_numpy(clean + rng.normal(0, sigma, clean.shape)).float()[None, None]
+        assert abs(noise_sigma(y) / sigma - 1) < 0.08
+
+
+def test_block_distance_against_numpy():
+    rng = np.random.default_rng(1)
+    a, b = rng.random((2, 1, 1, 48, 64))
+    d = np.abs(a - b)[0, 0].reshape(6, 8, 8, 8).mean(axis=(1, 3))  # 8x8 block means, float64
+    ref = np.percentile(d, 90)  # 48 blocks: the percentile is below 1 - 4/48, so 90 is kept
+    got = R.block_distance(torch.from_numpy(a).float(), torch.from_numpy(b).float(), 8, 90.0)
+    assert abs(got - ref) < 1e-5
+    ref = np.percentile(d, 100 * (1 - 4 / 48))  # a high percentile looks past 4 blocks
+    assert abs(R.block_distance(torch.from_numpy(a).float(), torch.from_numpy(b).float(), 8, 99.0) - ref) < 1e-5
 
 
 def test_rife_matches_a_float64_shift():

@@ -68,7 +68,13 @@ def _velocity_track(rng: np.random.Generator, n: int, speed: tuple[float, float]
         ang = math.radians(direction) if direction is not None else rng.uniform(-math.pi, math.pi)
         targets[k:k + length] = s * math.cos(ang), s * math.sin(ang)
         k += length
-    if ramp > 1 and n > 1:  # a moving average: speeds change smoothly
+    return _ramp(targets, ramp)
+
+
+def _ramp(targets: np.ndarray, ramp: int) -> np.ndarray:
+    """A centred moving average of ``ramp`` steps: speeds change smoothly."""
+    n = len(targets)
+    if ramp > 1 and n > 1:
         ker = np.ones(ramp) / ramp
         pad = np.pad(targets, ((ramp // 2, ramp - 1 - ramp // 2), (0, 0)), mode="edge")
         targets = np.stack([np.convolve(pad[:, c], ker, mode="valid") for c in range(2)], 1)
@@ -76,19 +82,20 @@ def _velocity_track(rng: np.random.Generator, n: int, speed: tuple[float, float]
 
 
 def _bounce(start: np.ndarray, vel: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Positions (n+1, 2) from ``start`` by the steps ``vel``, a step's component flipped when it
-    would leave [lo, hi] (so motion is straight within every frame interval)."""
+    """Positions (n+1, 2) from ``start`` by the steps ``vel``: when a step would leave [lo, hi],
+    that component of it *and of every later step* flips (a reflection, so the motion goes on the
+    other way instead of jittering back and forth at the wall). Motion is straight within every
+    frame interval."""
+    vel = np.array(vel, dtype=np.float64)
     pos = np.empty((len(vel) + 1, 2))
     pos[0] = start
-    for k, v in enumerate(vel):
-        v = v.copy()
+    for k in range(len(vel)):
         for c in range(2):
-            if not lo[c] <= pos[k, c] + v[c] <= hi[c]:
-                v[c] = -v[c]
-                if not lo[c] <= pos[k, c] + v[c] <= hi[c]:
-                    v[c] = 0.0
-        vel[k] = v
-        pos[k + 1] = pos[k] + v
+            if not lo[c] <= pos[k, c] + vel[k, c] <= hi[c]:
+                vel[k:, c] = -vel[k:, c]
+                if not lo[c] <= pos[k, c] + vel[k, c] <= hi[c]:
+                    vel[k, c] = 0.0
+        pos[k + 1] = pos[k] + vel[k]
     return pos
 
 
@@ -441,12 +448,17 @@ class OldFilm:
         """The true clean frame between source frames ``k`` and ``k + 1``."""
         return self._look(self.scene.tween(k, t))
 
-    def motion_at(self, i: int) -> float:
-        """How far film frame ``i``'s picture is from its nearest real neighbour, px (the smaller
-        of the scene's motion into and out of the source frame it shows)."""
+    def motion_at(self, i: int, reach: int = 3) -> float:
+        """How far film frame ``i``'s picture is from its nearest real neighbour, px of camera
+        pan: the smallest pan displacement between the source frame it shows and any other
+        source frame up to ``reach`` away (a duplicate search looks about that far back). A camera
+        turning round brings a picture back near where it was two frames before, which this
+        counts and the speed alone would not."""
         k = int(self.source[i])
-        m = [self.scene.motion(j) for j in (k - 1, k) if 0 <= j < self.scene.n_frames - 1]
-        return min(m) if m else 0.0
+        cam = self.scene.camera
+        d = [float(np.hypot(*(cam[k] - cam[j]))) for j in range(k - reach, k + reach + 1)
+             if j != k and 0 <= j < self.scene.n_frames]
+        return min(d) if d else 0.0
 
 
 def old_film(n_frames: int = 120, size: tuple[int, int] = (144, 192), *, path=None, fps: float = 18.0,

@@ -13,8 +13,9 @@ His steps, each one a function here:
 - repeats: decoding gave frames that repeat, plainly (A A), in reverse (A B A), through two frames
   (A B C A) and in pairs (A B A B). :mod:`.duplicates`: :func:`duplicate_frames` compares each
   frame with the last few kept ones after :func:`normalize_range` and :func:`denoise`, by the
-  99th percentile of 8×8-block mean absolute differences (the search failed on dark frames until
-  the range was normalised); :func:`plot_repeat_pattern` draws the strip he coloured by hand in a
+  98th percentile of 8×8-block mean absolute differences less 1.5× the pair's grain level
+  (:func:`noise_sigma`, Immerkær 1996) (the search failed on dark frames until the range was
+  normalised); :func:`plot_repeat_pattern` draws the strip he coloured by hand in a
   spreadsheet; :func:`score_repeats` checks against a truth;
 - tone (:mod:`.tone`): :func:`normalize_range` (percentile stretch), :func:`denoise` (median),
   :func:`deflicker` (streamed exposure equalisation);
@@ -33,11 +34,13 @@ from .duplicates import (
     KIND_COLORS,
     REPEAT_KINDS,
     Decision,
+    DEFAULTS,
     DuplicateError,
     Repeat,
     block_distance,
     dedup,
     duplicate_frames,
+    noise_sigma,
     plot_repeat_pattern,
     prepare,
     repeat_kinds,
@@ -60,7 +63,7 @@ from .tone import deflicker, denoise, luma, normalize_range
 from .upscale import UPSCALE_METHODS, upscale
 
 __all__ = [
-    "Repeat", "REPEAT_KINDS", "KIND_COLORS", "Decision", "DuplicateError", "prepare", "block_distance",
+    "Repeat", "REPEAT_KINDS", "KIND_COLORS", "Decision", "DEFAULTS", "DuplicateError", "noise_sigma", "prepare", "block_distance",
     "dedup", "duplicate_frames", "repeat_kinds", "score_repeats", "plot_repeat_pattern",
     "normalize_range", "denoise", "deflicker", "luma",
     "METHODS", "CUT_SSIM", "interpolate", "blend", "flow_interpolate", "scene_cut", "change_fps",

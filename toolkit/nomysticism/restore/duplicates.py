@@ -4,22 +4,29 @@ The seed (a hobbyist's 2021 restoration write-up) found four kinds of repeat aft
 plain (A A), reverse (A B A), through two (A B C A) and repeated pairs (A B A B). He found them by
 eye and coloured spreadsheet cells. Here each frame is compared with the last few *kept* frames:
 
-1. prepare: luma → :func:`~.tone.normalize_range` (dark frames get their range back) →
-   :func:`~.tone.denoise` (a 5-px median: grain and dust go);
+1. prepare: luma → :func:`~.tone.denoise` (a 5-px median: grain and dust go) →
+   :func:`~.tone.normalize_range` (dark frames get their range back);
 2. distance: the mean absolute difference in ``block`` × ``block`` blocks, and its ``q``-th
    percentile over the blocks, ``d(a, b) = P_q( mean_block |a − b| )``. Grain is fresh in every
    frame, so a repeat never equals its original; a block statistic averages the grain away, and a
    high percentile still sees a small moving object;
-3. a frame whose smallest distance to the last ``window`` kept frames is below ``threshold`` is a
-   repeat of that frame; otherwise it is kept.
+3. the grain's allowance: what is left of the grain after the median still adds to ``d``, and
+   more in a dark frame (the stretch amplifies its grain by 1/exposure). Each frame's grain
+   σ̂ is estimated in the stretched luma with Immerkær's (1996) Laplacian-difference operator,
+   in its robust median form (edges do not count): ``σ̂ = median|I ∗ N| / (6 · 0.6745)``,
+   ``N = [[1,−2,1],[−2,4,−2],[1,−2,1]]``. A pair's excess distance is
+   ``e(a, b) = d(a, b) − noise · √(σ̂_a² + σ̂_b²)``;
+4. a frame whose smallest excess distance to the last ``window`` kept frames is below
+   ``threshold`` is a repeat of that frame; otherwise it is kept.
 
 The kind follows from the gap ``index − of`` (1 plain, 2 reverse, 3 through), and two gap-2
 repeats in a row are a pair. Below about 1 px of motion per frame a repeat and a still frame look
-the same; dropping either is harmless.
+the same; dropping either is harmless (``bench/restore.py`` scores the motion bands apart).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,45 +39,87 @@ import torch.nn.functional as F
 from ..data.film import REPEAT_KINDS, Repeat
 from .tone import _check_frame, denoise, luma, normalize_range
 
-__all__ = ["Repeat", "REPEAT_KINDS", "DuplicateError", "prepare", "block_distance", "dedup",
-           "duplicate_frames", "repeat_kinds", "score_repeats", "plot_repeat_pattern", "Decision"]
+__all__ = ["Repeat", "REPEAT_KINDS", "DuplicateError", "prepare", "block_distance", "noise_sigma",
+           "dedup", "duplicate_frames", "repeat_kinds", "score_repeats", "plot_repeat_pattern",
+           "Decision", "DEFAULTS"]
+
+#: The search's defaults (``RECIPES`` in :mod:`.recipes` repeats them). Calibrated on
+#: ``nm.data.old_film`` seeds 0–7 (200 frames each, 144×192, 139 repeats where the pan is ≥ 2 px):
+#: there the repeats' excess distance stayed ≤ 0.088 and every non-repeat frame's ≥ 0.113; the
+#: threshold sits between. ``bench/restore.py`` checks it on held-out seeds.
+DEFAULTS = {"window": 3, "threshold": 0.10, "noise": 1.5, "block": 8, "q": 98.0, "median": 5,
+            "low": 1.0, "high": 99.0, "max_side": 320}
 
 
 class DuplicateError(ValueError):
     """Bad input to the duplicate search."""
 
 
-def prepare(frame: torch.Tensor, *, low: float = 1.0, high: float = 99.0, median: int = 5,
-            max_side: int | None = 320) -> torch.Tensor:
-    """The picture the search compares: luma, percentile-stretched, median-filtered, (1,1,h,w).
-
-    Frames larger than ``max_side`` are first shrunk (area average) for speed."""
+def _shrunk_luma(frame: torch.Tensor, max_side: int | None) -> torch.Tensor:
     y = luma(_check_frame(frame)).float()
     h, w = y.shape[-2:]
     if max_side and max(h, w) > max_side:
         s = max_side / max(h, w)
         y = F.interpolate(y, size=(max(1, round(h * s)), max(1, round(w * s))), mode="area")
-    return normalize_range(denoise(y, median), low, high)
+    return y
 
 
-def block_distance(a: torch.Tensor, b: torch.Tensor, block: int = 8, q: float = 99.0) -> float:
+_SPARE = 4
+
+_IMMERKAER = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]).view(1, 1, 3, 3)
+
+
+def noise_sigma(y: torch.Tensor) -> float:
+    """Immerkær 1996 ("Fast noise variance estimation"), median form: the grain's σ in a grey
+    (1,1,H,W) picture, ``median|y ∗ N| / (6 · 0.6745)`` with N the difference of two Laplacians
+    (zero on any linear ramp, ‖N‖ = 6). The median ignores the few pixels on edges."""
+    if y.ndim != 4 or y.shape[1] != 1 or min(y.shape[-2:]) < 3:
+        raise DuplicateError(f"noise_sigma needs a (1,1,H,W) picture of at least 3x3, not {tuple(y.shape)}")
+    r = F.conv2d(y.float(), _IMMERKAER.to(y.device))
+    return float(r.abs().median()) / (6 * 0.6745)
+
+
+def _prepare(frame, low, high, median, max_side) -> tuple[torch.Tensor, float]:
+    """(the prepared picture, the grain σ̂ of the stretched luma before the median)."""
+    y = _shrunk_luma(frame, max_side)
+    d = denoise(y, median)
+    q = torch.quantile(d.flatten(), torch.tensor([low / 100, high / 100]))
+    span = max(float(q[1] - q[0]), 1 / 255)
+    return normalize_range(d, low, high), noise_sigma(y) / span
+
+
+def prepare(frame: torch.Tensor, *, low: float = 1.0, high: float = 99.0, median: int = 5,
+            max_side: int | None = 320) -> torch.Tensor:
+    """The picture the search compares: luma, median-filtered, percentile-stretched, (1,1,h,w).
+
+    Frames larger than ``max_side`` are first shrunk (area average) for speed."""
+    return _prepare(frame, low, high, median, max_side)[0]
+
+
+def block_distance(a: torch.Tensor, b: torch.Tensor, block: int = 8, q: float = 98.0) -> float:
     """``P_q`` over ``block``-px blocks of the blocks' mean |a − b| (prepared (1,1,h,w) frames)."""
     if a.shape != b.shape:
         raise DuplicateError(f"frames of different sizes: {tuple(a.shape)} and {tuple(b.shape)}")
     d = (a - b).abs()
     m = F.avg_pool2d(d, block, block, ceil_mode=True) if min(d.shape[-2:]) >= block else d.mean((-2, -1), keepdim=True)
-    return float(torch.quantile(m.flatten().double(), q / 100))
+    m = m.flatten().double()
+    # a small frame has few blocks: the percentile then looks past at least ``_SPARE`` of them
+    # (a dust speck the median missed lands in one block, whatever the frame's size)
+    qq = min(q / 100, max(0.0, 1 - _SPARE / m.numel()))
+    return float(torch.quantile(m, qq))
 
 
 @dataclass(frozen=True)
 class Decision:
     """One frame of :func:`dedup`: input ``index``, the frame, the Repeat (or None when kept),
-    and the smallest distance to the kept frames (``inf`` for the first)."""
+    the smallest excess distance ``e`` to the kept frames (``inf`` for the first; a repeat when
+    below the threshold), and the frame's grain ``sigma`` (σ̂, stretched units)."""
 
     index: int
     frame: torch.Tensor
     repeat: Repeat | None
     distance: float
+    sigma: float = float("nan")
 
 
 def _frames_of(frames) -> Iterable[torch.Tensor]:
@@ -84,33 +133,39 @@ def _frames_of(frames) -> Iterable[torch.Tensor]:
     return frames
 
 
-def dedup(frames, *, window: int = 3, threshold: float = 0.17, block: int = 8, q: float = 99.0,
-          low: float = 1.0, high: float = 99.0, median: int = 5, max_side: int | None = 320) -> Iterator[Decision]:
+def dedup(frames, *, window: int = 3, threshold: float = DEFAULTS["threshold"],
+          block: int = DEFAULTS["block"], q: float = DEFAULTS["q"], low: float = 1.0, high: float = 99.0,
+          median: int = DEFAULTS["median"], max_side: int | None = 320,
+          noise: float = DEFAULTS["noise"]) -> Iterator[Decision]:
     """Stream a :class:`Decision` per input frame (a path, a (T,3,H,W) tensor or an iterable).
 
-    Holds ``window`` prepared frames, whatever the film's length. Kinds here are from the gap
-    alone (``"reverse"`` for gap 2); :func:`duplicate_frames` turns gap-2 runs into pairs."""
+    Frame i is a repeat of the kept frame j (of the last ``window``) with the smallest excess
+    distance ``e = block_distance − noise · √(σ̂_i² + σ̂_j²)``, when ``e < threshold`` (see the
+    module). Holds ``window`` prepared frames, whatever the film's length. Kinds here are from the
+    gap alone (``"reverse"`` for gap 2); :func:`duplicate_frames` turns gap-2 runs into pairs."""
     if window < 1:
         raise DuplicateError(f"window must be >= 1, not {window}")
     if threshold <= 0:
         raise DuplicateError(f"threshold must be positive, not {threshold}")
-    kept: deque = deque(maxlen=window)  # (input index, prepared frame)
+    if noise < 0:
+        raise DuplicateError(f"noise must be >= 0, not {noise}")
+    kept: deque = deque(maxlen=window)  # (input index, prepared frame, grain sigma)
     gaps = {1: "plain", 2: "reverse", 3: "through"}
     for i, fr in enumerate(_frames_of(frames)):
-        p = prepare(fr, low=low, high=high, median=median, max_side=max_side)
+        p, sig = _prepare(fr, low, high, median, max_side)
         if kept and kept[-1][1].shape != p.shape:
             raise DuplicateError(f"frame {i} is {tuple(fr.shape[-2:])}, the earlier ones "
                                  f"{tuple(kept[-1][1].shape[-2:])} (before shrinking)")
         best, of = float("inf"), None
-        for j, pk in kept:
-            d = block_distance(p, pk, block, q)
-            if d < best:
-                best, of = d, j
+        for j, pk, sk in kept:
+            e = block_distance(p, pk, block, q) - noise * math.hypot(sig, sk)
+            if e < best:
+                best, of = e, j
         if of is not None and best < threshold:
-            yield Decision(i, fr, Repeat(i, of, gaps.get(i - of, "through")), best)
+            yield Decision(i, fr, Repeat(i, of, gaps.get(i - of, "through")), best, sig)
         else:
-            kept.append((i, p))
-            yield Decision(i, fr, None, best)
+            kept.append((i, p, sig))
+            yield Decision(i, fr, None, best, sig)
 
 
 def repeat_kinds(repeats: list[Repeat]) -> list[Repeat]:
@@ -130,19 +185,21 @@ def repeat_kinds(repeats: list[Repeat]) -> list[Repeat]:
     return out
 
 
-def duplicate_frames(frames, *, window: int = 3, threshold: float = 0.17, block: int = 8,
-                     q: float = 99.0, low: float = 1.0, high: float = 99.0, median: int = 5,
-                     max_side: int | None = 320, return_distances: bool = False):
+def duplicate_frames(frames, *, window: int = 3, threshold: float = DEFAULTS["threshold"],
+                     block: int = DEFAULTS["block"], q: float = DEFAULTS["q"], low: float = 1.0,
+                     high: float = 99.0, median: int = DEFAULTS["median"], max_side: int | None = 320,
+                     return_distances: bool = False, noise: float = DEFAULTS["noise"]):
     """The repeated frames of ``frames`` (a video path, a (T,3,H,W) tensor or an iterable of
     (1,3,H,W) frames, streamed) as ``list[Repeat]`` in input order (see the module's steps).
 
-    ``threshold`` is in the units of the prepared picture (0–1 after the stretch). On the
-    synthetic old film (``nm.data.old_film``, 4 seeds) repeats stayed at or below 0.12 (0.15 in
-    darkened frames) and frames panning ≥ 2 px per frame at or above 0.19: 0.17 sits between.
-    With ``return_distances``, also the (T,) array of each frame's smallest distance."""
+    ``threshold`` bounds the excess distance ``e = d − noise · √(σ̂_a² + σ̂_b²)`` (units of the
+    stretched picture, 0–1): the block distance beyond what two grain draws give. See
+    :data:`DEFAULTS` for how the defaults were calibrated and ``bench/restore.py`` for precision
+    and recall per motion band on held-out films.
+    With ``return_distances``, also the (T,) array of each frame's smallest excess distance."""
     reps, dist = [], []
     for d in dedup(frames, window=window, threshold=threshold, block=block, q=q, low=low, high=high,
-                   median=median, max_side=max_side):
+                   median=median, max_side=max_side, noise=noise):
         dist.append(d.distance)
         if d.repeat is not None:
             reps.append(d.repeat)

@@ -95,7 +95,7 @@ def restore(src, dst, *, target_fps: float | None = None, steps: tuple[str, ...]
         raise ValueError(f"{dst}: the output would overwrite the input")
     t0 = time.perf_counter()
     meta = info(src)  # VideoError for missing, empty or unreadable files
-    dkw = {k: cfg[k] for k in ("window", "threshold", "block", "q", "median", "low", "high")}
+    dkw = {k: cfg[k] for k in ("window", "threshold", "noise", "block", "q", "median", "low", "high")}
     if "dedup" in steps:
         reps, n_in = find_repeats(src, progress=progress, **dkw)
     else:
