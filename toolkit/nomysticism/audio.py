@@ -35,7 +35,8 @@ __all__ = ["SR", "AudioError", "load_audio", "save_audio", "resample", "to_mono"
 
 #: The sample rate the toolkit works at (Hz): enough for the mel bands up to 8 kHz.
 SR = 16000
-#: Default log-mel settings (the music CNN was trained with these; ``nm.music.RECIPES`` reads them).
+#: Default log-mel settings (16 kHz, 20-ms hop; the music CNN itself reads ``nm.music.spectra``'s
+#: semitone spectrogram, on the same frames).
 LOG_MEL = {"n_fft": 1024, "hop_length": 320, "n_mels": 96, "fmin": 40.0, "fmax": 8000.0}
 #: Shortest file :func:`load_audio` accepts by default (s): one analysis frame at 16 kHz.
 MIN_SECONDS = 0.064

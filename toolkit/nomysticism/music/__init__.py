@@ -19,6 +19,8 @@ The pieces:
 
 - :mod:`nomysticism.audio` (core, re-exported): :func:`load_audio`, :func:`log_mel`,
   :func:`mel_filterbank`, :class:`AudioError`;
+- :mod:`.spectra`: the network's input, a log-frequency spectrogram with one bin per semitone
+  (:func:`log_frequency`, :func:`semitone_filterbank`) and its chroma (:func:`fold_chroma`);
 - :mod:`.features`: the baseline: tempo estimate, Krumhansl–Schmuckler key/mode score, RMS,
   spectral centroid, and :class:`Ridge`, :func:`r2`;
 - :mod:`.cnn`: :class:`MoodCNN`, :func:`train`, :func:`predict`, :func:`mood` (→ :class:`Mood`),
@@ -50,14 +52,27 @@ from .cnn import (
     train,
 )
 from .evaluate import baseline, clip_features, clip_spectrograms, scores
-from .features import FEATURES, Ridge, chroma, hand_features, key_mode_score, r2, tempo_estimate
+from .features import (
+    FEATURES,
+    KK_MAJOR,
+    KK_MINOR,
+    Ridge,
+    chroma,
+    hand_features,
+    key_mode_score,
+    r2,
+    tempo_estimate,
+)
 from .plot import plot_mood_map, plot_saliency, plot_spectrogram, quadrant
 from .recipes import DEFAULT_MODEL, QUADRANTS, RECIPES, recipe
+from .spectra import LOG_FREQ, fold_chroma, log_frequency, pitch_of_bin, semitone_filterbank
 
 __all__ = ["SR", "AudioError", "is_silent", "load_audio", "log_mel", "mel_filterbank",
            "save_audio", "MoodCNN", "Mood", "Saliency", "spectrogram", "patches", "predict",
            "train", "export", "load_model", "load_pretrained", "pretrained_info", "mood",
            "saliency", "DB_SHIFT", "DB_SCALE", "baseline", "clip_features", "clip_spectrograms",
-           "scores", "FEATURES", "Ridge", "chroma", "hand_features", "key_mode_score", "r2",
+           "scores", "FEATURES", "KK_MAJOR", "KK_MINOR", "Ridge", "chroma", "hand_features",
+           "key_mode_score", "r2",
            "tempo_estimate", "plot_mood_map", "plot_saliency", "plot_spectrogram", "quadrant",
-           "DEFAULT_MODEL", "QUADRANTS", "RECIPES", "recipe"]
+           "DEFAULT_MODEL", "QUADRANTS", "RECIPES", "recipe", "spectra", "LOG_FREQ",
+           "log_frequency", "semitone_filterbank", "fold_chroma", "pitch_of_bin"]

@@ -1,19 +1,34 @@
-"""The mood network: a small CNN on log-mel patches that regresses (valence, arousal).
+"""The mood network: a small CNN on semitone-spectrogram patches that regresses (valence, arousal).
 
 Like the spectrogram CNNs of music tagging (Choi, Fazekas & Sandler 2016) and the CNN part of
-Malik et al. 2017 (arousal/valence on MediaEval 2015, RMSE 0.202 / 0.268), scaled to one CPU:
-four 3×3 conv–BN–ReLU blocks with 2×2 max-pooling, then the mean and the max over the
-remaining time–frequency cells, and a linear layer with tanh (both outputs in [-1, 1]). A
-track is cut into ``window``-frame patches ``hop`` frames apart and its mood is the mean of the
-patches' outputs. The input is the log-mel in dB, shifted and scaled by fixed constants
-(:data:`DB_SHIFT`, :data:`DB_SCALE`), never per clip, so loudness stays in it.
+Malik et al. 2017 (arousal/valence on MediaEval 2015, RMSE 0.202 / 0.268), scaled to one CPU.
+The input is the log-frequency spectrogram with one bin per semitone (:mod:`.spectra`), in dB,
+shifted and scaled by fixed constants (:data:`DB_SHIFT`, :data:`DB_SCALE`), never per clip, so
+loudness stays in it. Three branches read it, each built for what drives one kind of label:
+
+- **timbre and dynamics** (arousal, brightness): frames averaged in pairs, four 3×3 conv–BN–ReLU blocks with 2×2
+  max-pooling, then the mean and the max over the remaining time–frequency cells;
+- **onsets** (tempo, articulation): the spectral flux (the half-wave-rectified rise of each bin,
+  averaged over bins) through dilated 1-D convolutions, mean and max over time, and its
+  autocorrelation over lags up to 1.5 s (whose peaks sit at the beat period, as in Ellis 2007's
+  tempo estimate) through a linear layer;
+- **harmony and mode** (valence): the chroma (octaves folded onto 12 pitch classes, each frame
+  normalised), a circular convolution over pitch class per frame (chord shapes on every root),
+  the mean over time, a second circular convolution over the 12 roots (learned key templates, as
+  Krumhansl & Kessler 1982's profiles are fixed ones) and the max over the 12 rotations: the same
+  notes in any key give the same features, so a transposed piece is no new piece to it;
+- **register**: the time-averaged spectrum in half-octave bands.
+
+A linear–ReLU–linear head with tanh gives both outputs in [-1, 1]. A track is cut into
+``window``-frame patches ``hop`` frames apart and its mood is the mean of the patches' outputs.
 
 - :class:`MoodCNN`, :func:`patches`, :func:`predict` (a batch of tracks), :func:`train` (Adam,
-  MSE, random patches; ``progress.Loop`` + ``checkpoint.Checkpointer``);
+  MSE per axis scaled by the axis' variance, random patches; ``progress.Loop`` +
+  ``checkpoint.Checkpointer``);
 - :func:`export`, :func:`load_model`, :func:`load_pretrained`, :func:`pretrained_info`;
 - :func:`mood`: one waveform → :class:`Mood` with the shipped model;
 - :func:`saliency`: Simonyan et al. 2014's gradient of one output with respect to the input
-  spectrogram (notebook 02's saliency map, here over time × frequency).
+  spectrogram (notebook 02's saliency map, here over time × pitch).
 """
 
 from __future__ import annotations
@@ -29,10 +44,11 @@ from torch import nn
 
 from .. import checkpoint as ckpt
 from ..assets import asset, asset_path
-from ..audio import SR, AudioError, is_silent, log_mel, resample
+from ..audio import SR, AudioError, is_silent, resample
 from ..checkpoint import Checkpointer
 from ..progress import Loop
 from .recipes import DEFAULT_MODEL, RECIPES
+from .spectra import log_frequency
 
 __all__ = ["MoodCNN", "Mood", "Saliency", "spectrogram", "patches", "predict", "train", "export",
            "load_model", "load_pretrained", "pretrained_info", "mood", "saliency", "DB_SHIFT",
@@ -42,26 +58,81 @@ DB_SHIFT, DB_SCALE = 40.0, 20.0  # input = (dB + 40) / 20: about [-2, 2] for the
 _FOLDER = "music"
 
 
-class MoodCNN(nn.Module):
-    """(B, 1, n_mels, T) normalised log-mel → (B, 2) (valence, arousal) in [-1, 1]."""
+def _circular(x: torch.Tensor, dim: int, k: int) -> torch.Tensor:
+    """Pad ``dim`` circularly by k − 1 (a 'valid' convolution of size k then wraps around)."""
+    idx = torch.arange(x.shape[dim] + k - 1, device=x.device) % x.shape[dim]
+    return x.index_select(dim, idx)
 
-    def __init__(self, width: int = 24, n_mels: int = 96):
+
+class MoodCNN(nn.Module):
+    """(B, 1, n_bins, T) normalised semitone spectrogram → (B, 2) (valence, arousal) in [-1, 1]."""
+
+    def __init__(self, width: int = 12, n_bins: int = 72, chroma: int = 16, onset: int = 8,
+                 hidden: int = 32, bins_per_octave: int = 12, fmin_midi: int = 36, lags: int = 75):
         super().__init__()
-        self.config = {"arch": "MoodCNN", "width": int(width), "n_mels": int(n_mels)}
-        chans = [1, width, 2 * width, 2 * width, 3 * width]
-        blocks = []
+        self.config = {"arch": "MoodCNN", "width": int(width), "n_bins": int(n_bins),
+                       "chroma": int(chroma), "onset": int(onset), "hidden": int(hidden),
+                       "bins_per_octave": int(bins_per_octave), "fmin_midi": int(fmin_midi),
+                       "lags": int(lags)}
+        if bins_per_octave % 12:
+            raise ValueError(f"bins_per_octave must be a multiple of 12, got {bins_per_octave}")
+        self.n_bins, self.bpo, self.fmin_midi = n_bins, bins_per_octave, fmin_midi
+        chans = [1, width, 2 * width, 2 * width, 2 * width]
+        blocks = [nn.AvgPool2d((1, 2))]  # 40 ms frames are enough for timbre and dynamics
         for i in range(4):
             blocks += [nn.Conv2d(chans[i], chans[i + 1], 3, padding=1, bias=False),
-                       nn.BatchNorm2d(chans[i + 1]), nn.ReLU(inplace=True)]
+                       nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
             if i < 3:
                 blocks.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*blocks)
-        self.head = nn.Linear(2 * chans[-1], 2)
+        layers, c = [], 1
+        for d in (1, 2, 4, 8):
+            layers += [nn.Conv1d(c, onset, 5, dilation=d, padding=2 * d), nn.ReLU()]
+            c = onset
+        self.onsets = nn.Sequential(*layers)
+        self.lags = lags
+        self.tempo = nn.Sequential(nn.Linear(lags, onset), nn.ReLU())
+        self.chord = nn.Conv2d(1, chroma, (12, 1))          # per frame, every root
+        self.chord_bn = nn.BatchNorm2d(chroma)
+        self.key = nn.Conv1d(chroma, chroma, 12)            # over roots: key templates
+        self.n_bands = max(1, n_bins // (bins_per_octave // 2))
+        n_in = 2 * chans[-1] + 3 * onset + chroma + self.n_bands
+        self.head = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(0.1),
+                                  nn.Linear(hidden, 2))
+
+    def chroma(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, n_bins, T) input → (B, 1, 12, T) chroma, each frame summing to 1."""
+        from .spectra import fold_chroma
+
+        power = 10.0 ** ((x * DB_SCALE - DB_SHIFT) / 10.0)
+        c = fold_chroma(power, self.bpo, self.fmin_midi)
+        return c / c.sum(-2, keepdim=True).clamp_min(1e-12)
+
+    def autocorrelation(self, flux: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T) onset strength → (B, lags): its autocorrelation at lags 1 … ``lags`` frames,
+        over the lag-0 value; its peaks sit at the beat period (Ellis 2007's tempo estimate)."""
+        o = flux[:, 0] - flux[:, 0].mean(-1, keepdim=True)
+        n = 2 * o.shape[-1]
+        spec = torch.fft.rfft(o, n)
+        ac = torch.fft.irfft(spec.real ** 2 + spec.imag ** 2, n)[:, : self.lags + 1]
+        ac = ac[:, 1:] / ac[:, :1].clamp_min(1e-8)
+        if ac.shape[-1] < self.lags:  # a patch shorter than the longest lag
+            ac = F.pad(ac, (0, self.lags - ac.shape[-1]))
+        return ac
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != self.n_bins:
+            raise ValueError(f"expected (B, 1, {self.n_bins}, T), got {tuple(x.shape)}")
         h = self.features(x)
-        h = torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
-        return torch.tanh(self.head(h))
+        timbre = torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
+        flux = F.relu(x[..., 1:] - x[..., :-1]).mean(2)            # (B, 1, T-1)
+        o = self.onsets(flux)
+        onset = torch.cat([o.mean(-1), o.amax(-1), self.tempo(self.autocorrelation(flux))], 1)
+        c = F.relu(self.chord_bn(self.chord(_circular(self.chroma(x), 2, 12))))  # (B, K, 12, T)
+        k = self.key(_circular(c.mean(-1), 2, 12))                   # (B, K, 12)
+        key = F.relu(k).amax(-1)
+        bands = F.adaptive_avg_pool1d(x.mean(-1), self.n_bands)[:, 0]  # (B, n_bands)
+        return torch.tanh(self.head(torch.cat([timbre, onset, key, bands], 1)))
 
 
 @dataclass
@@ -78,26 +149,28 @@ class Mood:
 
 @dataclass
 class Saliency:
-    """``grad``: |∂ output / ∂ input| (or signed), same shape as ``logmel`` (n_mels, T) in dB."""
+    """``grad``: |∂ output / ∂ input| (or signed), same shape as ``spec``: the (n_bins, T)
+    semitone spectrogram in dB."""
 
-    logmel: torch.Tensor
+    spec: torch.Tensor
     grad: torch.Tensor
     target: str
     value: float
 
 
 def spectrogram(wave, sr: int, settings: dict | None = None) -> torch.Tensor:
-    """The network's input for one waveform: (n_mels, T) normalised log-mel at the recipe's rate."""
+    """The network's input for one waveform: (n_bins, T) normalised semitone spectrogram
+    (:func:`.spectra.log_frequency`) at the recipe's rate."""
     r = RECIPES["cnn"]
-    settings = settings or r["log_mel"]
+    settings = settings or r["log_freq"]
     x = wave if isinstance(wave, torch.Tensor) else torch.as_tensor(wave)
     if sr != r["sr"]:
         x, sr = resample(x.float(), sr, r["sr"]), r["sr"]
-    return (log_mel(x.float(), sr, **settings) + DB_SHIFT) / DB_SCALE
+    return (log_frequency(x.float(), sr, **settings) + DB_SHIFT) / DB_SCALE
 
 
 def patches(spec: torch.Tensor, window: int, hop: int) -> torch.Tensor:
-    """(n_mels, T) → (P, 1, n_mels, window): windows ``hop`` apart covering the whole track; a
+    """(n_bins, T) → (P, 1, n_bins, window): windows ``hop`` apart covering the whole track; a
     short track is padded with its quietest value (silence) to one window."""
     if spec.shape[-1] < window:
         spec = F.pad(spec, (0, window - spec.shape[-1]), value=float(spec.min()))
@@ -128,8 +201,9 @@ def train(model: MoodCNN, specs: torch.Tensor, targets: torch.Tensor, epochs: in
           batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 1e-4,
           window: int = 150, seed: int = 0, checkpoint=None, progress: bool = True,
           callback=None, callback_every: int = 10, stop=None) -> dict:
-    """Adam on the MSE of random ``window``-frame patches of ``specs`` (N, n_mels, T) against the
-    clip's ``targets`` (N, 2); cosine-decayed learning rate. Returns ``{"loss": [...], "seconds"}``."""
+    """Adam on the MSE of random ``window``-frame patches of ``specs`` (N, n_bins, T) against the
+    clip's ``targets`` (N, 2), each axis' squared error divided by that axis' variance (so the
+    narrower arousal counts as much as valence); cosine-decayed learning rate. Returns ``{"loss": [...], "seconds"}``."""
     g = torch.Generator().manual_seed(seed)
     N, T = specs.shape[0], specs.shape[-1]
     steps_per_epoch = max(1, N // batch_size)
@@ -149,6 +223,8 @@ def train(model: MoodCNN, specs: torch.Tensor, targets: torch.Tensor, epochs: in
         hist["loss"] = list(st["loss"])
         g.set_state(st["gen"])
         start = int(st["step"])
+    inv_var = 1.0 / targets.var(0).clamp_min(1e-3)
+    inv_var = inv_var / inv_var.mean()
     t0 = time.perf_counter()
     loop = Loop(total, start=start, progress=progress, callback=callback, every=callback_every,
                 stop=stop, desc="mood CNN", unit="step")
@@ -157,7 +233,7 @@ def train(model: MoodCNN, specs: torch.Tensor, targets: torch.Tensor, epochs: in
         idx = torch.randint(0, N, (batch_size,), generator=g)
         off = torch.randint(0, max(1, T - window + 1), (batch_size,), generator=g)
         x = torch.stack([specs[i, :, o:o + window] for i, o in zip(idx.tolist(), off.tolist())])[:, None]
-        loss = F.mse_loss(model(x), targets[idx])
+        loss = ((model(x) - targets[idx]) ** 2 * inv_var).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -65,21 +65,34 @@ def plot_mood_map(tracks, ax=None, title: str = "mood map", arrows=(), annotate:
     return ax
 
 
+def _pitch_axis(ax, n_bins: int) -> None:
+    lf = RECIPES["cnn"]["log_freq"]
+    step = lf["bins_per_octave"]
+    first = (-lf["fmin_midi"]) % 12 * step // 12  # the first C
+    ticks = list(range(first, n_bins, step))
+    ax.set_yticks([t + 0.5 for t in ticks])
+    ax.set_yticklabels([f"C{(lf['fmin_midi'] + 12 * t // step) // 12 - 1}" for t in ticks])
+    ax.set_ylabel("pitch")
+
+
 def _extent(spec: torch.Tensor, sr: int, hop: int):
     return [0, spec.shape[-1] * hop / sr, 0, spec.shape[0]]
 
 
-def plot_spectrogram(logmel: torch.Tensor, sr: int | None = None, ax=None, title: str = "log-mel (dB)"):
-    """A (n_mels, T) log-mel in dB, time in seconds, mel band index up."""
+def plot_spectrogram(spec: torch.Tensor, sr: int | None = None, ax=None,
+                     title: str = "semitone spectrogram (dB)"):
+    """A (n_bins, T) semitone spectrogram in dB (the network's input, :mod:`.spectra`): time in
+    seconds across, pitch up, with the C of each octave marked."""
     import matplotlib.pyplot as plt
 
     r = RECIPES["cnn"]
     sr = sr or r["sr"]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 2.6))
-    im = ax.imshow(logmel.detach().cpu().numpy(), origin="lower", aspect="auto", cmap="magma",
-                   extent=_extent(logmel, sr, r["log_mel"]["hop_length"]))
-    ax.set(xlabel="time (s)", ylabel="mel band", title=title)
+    im = ax.imshow(spec.detach().cpu().numpy(), origin="lower", aspect="auto", cmap="magma",
+                   extent=_extent(spec, sr, r["log_freq"]["hop_length"]))
+    _pitch_axis(ax, spec.shape[0])
+    ax.set(xlabel="time (s)", title=title)
     ax.figure.colorbar(im, ax=ax, pad=0.01)
     return ax
 
@@ -92,14 +105,15 @@ def plot_saliency(sal, axes=None, sr: int | None = None):
     sr = sr or r["sr"]
     if axes is None:
         _, axes = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
-    plot_spectrogram(sal.logmel, sr, axes[0])
+    plot_spectrogram(sal.spec, sr, axes[0])
     g = sal.grad.detach().cpu().numpy()
     signed = bool((g < 0).any())
     lim = float(np.abs(g).max()) or 1.0
     im = axes[1].imshow(g, origin="lower", aspect="auto", cmap="RdBu_r" if signed else "viridis",
                         vmin=-lim if signed else 0, vmax=lim,
-                        extent=_extent(sal.logmel, sr, r["log_mel"]["hop_length"]))
-    axes[1].set(xlabel="time (s)", ylabel="mel band",
+                        extent=_extent(sal.spec, sr, r["log_freq"]["hop_length"]))
+    _pitch_axis(axes[1], sal.spec.shape[0])
+    axes[1].set(xlabel="time (s)",
                 title=f"saliency of {sal.target} ({sal.value:+.2f})"
                       + (": red raises it, blue lowers it" if signed else ""))
     axes[1].figure.colorbar(im, ax=axes[1], pad=0.01)

@@ -147,4 +147,4 @@ class MoodMap:
                 self._show(wave, sr, Path(name).stem)
                 self.runner.status.value = "done"
             except (ValueError, OSError) as e:
-                self.runner.status.value = f"<span style='color:#b00'>error: {e}</span>"
+                self.runner.status.value = f"<span class='nm-error' style='color:#b00'>error: {e}</span>"
