@@ -39,9 +39,9 @@ from test_browser import (
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ROOT / "apps"
 # app -> how many widgets (nm-widget) it shows; every one is used
-EXPECTED = {"style_transfer": 2, "deepdream": 1, "colorize": 1, "music_map": 1, "old_film": 1}
+EXPECTED = {"style_transfer": 2, "deepdream": 1, "colorize": 1, "music_map": 1, "old_film": 1, "anonymize": 1}
 # app -> the widget (index) whose picture its upload button changes; tested through the browser
-UPLOADS = {"colorize": 0}
+UPLOADS = {"colorize": 0, "anonymize": 0}
 PAGE_TIMEOUT_MS = 120_000
 
 

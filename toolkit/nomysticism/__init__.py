@@ -11,7 +11,7 @@ Layers (data flows down this list; a module imports only from the layers above i
 2. data: ``data``;
 3. models and shared pieces: ``models``, ``blocks``, ``losses``, ``metrics``;
 4. topics, one sub-package each, never importing one another: ``attribution``, ``style``,
-   ``fast_style``, ``gan``, ``legacy``, ``colorize``, ``restore``, ``music``;
+   ``fast_style``, ``gan``, ``legacy``, ``colorize``, ``restore``, ``anonymize``, ``music``;
 5. ``widgets``; 6. ``cli``.
 
 Submodules load on first use.
@@ -27,7 +27,8 @@ CORE = ("images", "video", "flow", "color", "assets", "checkpoint", "progress", 
         "audio", "distributed")
 DATA = ("data",)
 SHARED = ("models", "blocks", "losses", "metrics")
-TOPICS = ("attribution", "style", "fast_style", "gan", "legacy", "colorize", "restore", "music")
+TOPICS = ("attribution", "style", "fast_style", "gan", "legacy", "colorize", "restore", "anonymize",
+          "music")
 FRONT = ("widgets", "cli")
 _SUBMODULES = set(CORE + DATA + SHARED + TOPICS + FRONT)
 

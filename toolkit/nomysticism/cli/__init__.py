@@ -23,7 +23,7 @@ from pathlib import Path
 
 #: Commands that live in a module of their own, ``cli/<name>.py``, each with ``add_parser(sub)``
 #: (it adds its sub-parser and sets ``func``). One module per topic keeps this file small.
-COMMAND_MODULES = ("restore", "colorize_video", "mood", "train")
+COMMAND_MODULES = ("restore", "colorize_video", "anonymize", "mood", "train")
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif", ".m4v"}
 

@@ -20,6 +20,7 @@ _LAZY = {
     "LatentInterpolator": "gan", "ConditionToggle": "gan", "CycleViewer": "gan",
     "HintEditor": "colorize",
     "MoodMap": "music",
+    "Anonymizer": "anonymize",
     "FilmScrubber": "restore",
     # TrainingMonitor and loss_figure exist per topic: use widgets.gan.* or widgets.fast_style.*
 }
