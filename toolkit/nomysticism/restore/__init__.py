@@ -31,10 +31,10 @@ His steps, each one a function here:
 from __future__ import annotations
 
 from .duplicates import (
+    DEFAULTS,
     KIND_COLORS,
     REPEAT_KINDS,
     Decision,
-    DEFAULTS,
     DuplicateError,
     Repeat,
     block_distance,
