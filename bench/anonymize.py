@@ -32,22 +32,11 @@ import nomysticism as nm
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _table import table as _table  # noqa: E402
 from nomysticism import anonymize as A
 
 SIZE, COLS = 112, 10
 MODES = ("none", "blur", "pixelate", "replace", "replace head")
-
-
-def _row(*cells) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
-def _table(head, rows) -> None:
-    print(_row(*head))
-    print(_row(*["---"] * len(head)))
-    for r in rows:
-        print(_row(*r))
-    print()
 
 
 def second_view(faces: torch.Tensor) -> torch.Tensor:

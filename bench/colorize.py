@@ -25,19 +25,8 @@ import time
 
 import nomysticism as nm
 import torch
+from _table import table as _table  # noqa: E402
 from nomysticism import colorize as C
-
-
-def _row(*cells) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
-def _table(head, rows) -> None:
-    print(_row(*head))
-    print(_row(*["---"] * len(head)))
-    for r in rows:
-        print(_row(*r))
-    print()
 
 
 def world_part(n: int, temps) -> None:

@@ -29,6 +29,7 @@ import time
 import nomysticism as nm
 import numpy as np
 import torch
+from _table import table as _table  # noqa: E402
 from nomysticism import colorize as C
 from nomysticism.colorize.video import REACH, track_hints, video
 
@@ -42,18 +43,6 @@ VARIANTS = {  # label -> video() options
     "true flow + fb check + ab smoothing (oracle)": dict(oracle=True),
 }
 NETWORK = ("each frame on its own, hints stay put", "tracked + fb check + ab smoothing (default)")
-
-
-def _row(*cells) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
-def _table(head, rows) -> None:
-    print(_row(*head))
-    print(_row(*["---"] * len(head)))
-    for r in rows:
-        print(_row(*r))
-    print()
 
 
 def scene_case(seed: int, size=(144, 192), n=48):

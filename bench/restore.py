@@ -33,20 +33,9 @@ from pathlib import Path
 import nomysticism as nm
 import numpy as np
 import torch
+from _table import table as _table  # noqa: E402
 from nomysticism import restore as R
 from nomysticism.data.film import moving_scene, old_film
-
-
-def _row(*cells) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
-def _table(head, rows) -> None:
-    print(_row(*head))
-    print(_row(*["---"] * len(head)))
-    for r in rows:
-        print(_row(*r))
-    print()
 
 
 def _ok(flag: bool) -> str:
