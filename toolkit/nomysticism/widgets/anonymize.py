@@ -24,7 +24,7 @@ import torch
 
 from .. import anonymize as A
 from ..images import resize, sample_image
-from .base import ImageView, Runner, mark
+from .base import ImageView, LatestWins, Runner, mark
 from .upload import MAX_BYTES, ImageUpload
 
 __all__ = ["Anonymizer", "FACE_METHODS"]
@@ -43,7 +43,7 @@ def _settings_of(kwargs: dict) -> tuple[bool, str | None, bool, bool]:
             kwargs.get("background", "none") != "none", kwargs.get("clothes", "none") != "none")
 
 
-class Anonymizer:
+class Anonymizer(LatestWins):
     """DeepAnon's choice of levels: replace / blur / pixelate faces, cartoonise the background, recolour clothes.
 
     ``Anonymizer(image="astronaut", size=384, level=None, seed=0)``; ``image`` is ``"astronaut"``,
@@ -239,17 +239,6 @@ class Anonymizer:
         self.view.show(shown)
 
     # -- anonymising ----------------------------------------------------------------------------------
-    def _changed(self) -> None:
-        """Ask for a new result; while one runs, only remember that the settings changed again."""
-        with self._lock:
-            self._pending = True
-            if self._busy:
-                return
-            self._busy = True
-        if self.runner.thread is not None:
-            self.runner.thread.join(10)  # its job has returned; only the status update is left
-        self.runner.start()
-
     def _job(self, stop, report):
         try:
             while True:

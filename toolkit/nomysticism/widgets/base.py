@@ -132,3 +132,21 @@ class Runner:
         if self.thread is not None:
             self.thread.join(timeout)
         return not self.running
+
+
+class LatestWins:
+    """For a widget whose every change asks for a new result (a click, a check box): while one
+    job runs, more changes only set ``_pending``, and the job loops until none is pending, so the
+    last change always wins and jobs never pile up. Needs ``self.runner`` (a :class:`Runner`),
+    ``self._lock`` (a ``threading.Lock``) and ``self._busy = self._pending = False``; the job
+    clears ``_pending`` when it reads the settings, and ``_busy`` when it returns."""
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._pending = True
+            if self._busy:
+                return
+            self._busy = True
+        if self.runner.thread is not None:
+            self.runner.thread.join(10)  # its job has returned; only the status update is left
+        self.runner.start()

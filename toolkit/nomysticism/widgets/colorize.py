@@ -24,7 +24,7 @@ import torch
 
 from .. import colorize as C
 from ..images import PHOTO_SAMPLES, load_image, resize, sample_image
-from .base import ImageView, Runner, mark
+from .base import ImageView, LatestWins, Runner, mark
 
 __all__ = ["HintEditor", "draw_hints", "parse_color", "SWATCHES"]
 
@@ -79,7 +79,7 @@ def _methods() -> list[str]:
     return known + sorted(m for m in C.METHODS if m not in known)
 
 
-class HintEditor:
+class HintEditor(LatestWins):
     """Levin et al. 2004 (or Zhang et al. 2017's network): colour a grey photo from the points you click.
 
     - click the grey photo (left, ``nm-primary``) to put the picked colour there; the result (right,
@@ -332,17 +332,6 @@ class HintEditor:
                 f"{_hex(h.rgb)}</div>" for i, h in enumerate(self._hints)]
         self.hint_list.value = ("".join(reversed(rows)) if rows else
                                 "<i>none yet: click the grey photo</i>")
-
-    def _changed(self) -> None:
-        """Ask for a recolouring; while one runs, only remember that the hints changed again."""
-        with self._lock:
-            self._pending = True
-            if self._busy:
-                return
-            self._busy = True
-        if self.runner.thread is not None:
-            self.runner.thread.join(10)  # its job has returned; only the status update is left
-        self.runner.start()
 
     def _job(self, stop, report):
         try:
