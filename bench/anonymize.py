@@ -31,25 +31,11 @@ from pathlib import Path
 import nomysticism as nm
 import numpy as np
 import torch
-import torch.nn.functional as F
 from _table import table as _table  # noqa: E402
 from nomysticism import anonymize as A
 
 SIZE, COLS = 112, 10
 MODES = ("none", "blur", "pixelate", "replace", "replace head")
-
-
-def second_view(faces: torch.Tensor) -> torch.Tensor:
-    """Another photo of the same face: shifted by 1 px, zoomed by 1.04, darker and lifted."""
-    n, c, h, w = faces.shape
-    theta = torch.tensor([[1 / 1.04, 0, 2 / w], [0, 1 / 1.04, 2 / h]], dtype=torch.float32)
-    grid = F.affine_grid(theta.expand(n, 2, 3), (n, c, h, w), align_corners=False)
-    moved = F.grid_sample(faces, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return (moved * 0.9 + 0.04).clamp(0, 1)
-
-
-def tiles(img: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
-    return torch.cat([img[..., int(b[1]):int(b[3]), int(b[0]):int(b[2])] for b in boxes])
 
 
 def matches(truth: np.ndarray, found: A.Faces, iou: float = 0.5) -> np.ndarray:
@@ -92,16 +78,16 @@ def main(quick: bool = False) -> None:
             "target"], rows)
 
     # (b) re-identification
-    probe_faces = second_view(faces)
+    probe_faces = nm.data.second_view(faces)
     pgrid, pboxes = nm.data.face_grid(faces=probe_faces, size=SIZE, cols=COLS)
     pdet = A.detect_faces(pgrid, threshold=thr)
-    gallery = tiles(grid, boxes)
+    gallery = nm.data.crop_tiles(grid, boxes)
     rows, outs = [], {}
     for mode in MODES:
         out = obfuscate(mode, pgrid, pdet)
         outs[mode] = out
-        probes = tiles(out, pboxes)
-        gal_matched = tiles(obfuscate(mode, grid, gdet), boxes)
+        probes = nm.data.crop_tiles(out, pboxes)
+        gal_matched = nm.data.crop_tiles(obfuscate(mode, grid, gdet), boxes)
         cells = [mode]
         for feats in ("hog", "efficientnet"):
             cells.append(f"{A.reidentification_rate(gallery, probes, features=feats):.2f}")

@@ -204,3 +204,16 @@ def test_cli_photo_without_faces(tmp_path, capsys):
     assert main(["anonymize", str(src), str(dst), "--level", "clothes"]) == 0
     assert "no faces" in capsys.readouterr().out
     assert torch.equal(nm.load_image(dst), nm.load_image(src))
+
+
+def test_second_view_is_the_stated_shift_and_relight():
+    """nm.data.second_view against numpy: with zoom 1 a 1-px shift is exact (bilinear at whole
+    pixels), and the re-lighting is gain·x + lift, clamped."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((2, 3, 12, 10)).astype(np.float32))
+    out = nm.data.second_view(x, shift=1, zoom=1.0, gain=0.9, lift=0.04).numpy()
+    ref = np.clip(x.numpy()[..., 1:, 1:] * 0.9 + 0.04, 0, 1)  # content moves up-left by one pixel
+    np.testing.assert_allclose(out[..., :-1, :-1], ref, atol=1e-6)
+    tiles = nm.data.crop_tiles(torch.arange(48.0).reshape(1, 1, 6, 8), np.array([[0, 0, 4, 3], [4, 3, 8, 6]]))
+    assert tiles.shape == (2, 1, 3, 4)
+    np.testing.assert_array_equal(tiles[1, 0].numpy(), np.arange(48.0).reshape(6, 8)[3:6, 4:8])

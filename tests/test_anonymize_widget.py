@@ -12,24 +12,13 @@ import io
 import numpy as np
 import pytest
 import torch
+from _uploads import random_png as _png
+from _uploads import upload_entry as _file
 from nomysticism import anonymize as A
 from nomysticism.widgets.anonymize import CUSTOM, FACE_METHODS, GRID, YOURS, Anonymizer
 from PIL import Image
 
 SIZE = 256
-
-
-def _png(h=48, w=64, seed=0) -> bytes:
-    rng = np.random.default_rng(seed)
-    buf = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _file(data: bytes, name="photo.png", size=None) -> dict:
-    """One ``FileUpload`` entry as ipywidgets 8 gives it."""
-    return {"name": name, "type": "image/png", "size": len(data) if size is None else size,
-            "content": memoryview(data), "last_modified": 0}
 
 
 def _expected(kwargs: dict) -> tuple[bool, str | None, bool, bool]:

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _uploads import random_png as _png
+from _uploads import upload_entry as _file
 from PIL import Image
 from test_browser import (
     CHANGE_TIMEOUT_S,
@@ -43,18 +45,6 @@ EXPECTED = {"style_transfer": 2, "deepdream": 1, "colorize": 1, "music_map": 1, 
 # app -> the widget (index) whose picture its upload button changes; tested through the browser
 UPLOADS = {"colorize": 0, "anonymize": 0}
 PAGE_TIMEOUT_MS = 120_000
-
-
-def _png(h=40, w=60, seed=0) -> bytes:
-    rng = np.random.default_rng(seed)
-    buf = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _file(data: bytes, name="photo.png", size=None) -> dict:
-    return {"name": name, "type": "image/png", "size": len(data) if size is None else size,
-            "content": memoryview(data), "last_modified": 0}
 
 
 # -------------------------------------------------------------------------------------------------

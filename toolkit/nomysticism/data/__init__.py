@@ -19,7 +19,7 @@ from .base import __all__ as _base_all
 # name -> submodule, loaded on first use (the film / faces / music data need heavier imports)
 _LAZY = {
     "film": ("old_film", "OldFilm", "moving_scene"),
-    "faces": ("face_grid", "lfw_faces"),
+    "faces": ("face_grid", "lfw_faces", "second_view", "crop_tiles"),
     "music": ("music_clips", "MusicClips", "render_score"),
 }
 _NAME_TO_MODULE = {n: m for m, names in _LAZY.items() for n in names}

@@ -3,10 +3,10 @@ from Labeled Faces in the Wild, Huang et al. 2007), and grids of them for detect
 
 - :func:`lfw_faces`: the 100 faces and the 100 non-face patches as (N,3,25,25) tensors;
 - :func:`face_grid`: faces (and optionally non-face tiles) upscaled and laid out in one picture,
-  with the box of every face tile, the ground truth for a face detector.
-
-Each LFW identity appears once here, so re-identification tests must make their second view of a
-face themselves (a shifted, rescaled, re-lit copy).
+  with the box of every face tile, the ground truth for a face detector;
+- :func:`second_view`: another "photo" of each face for re-identification tests (each LFW identity
+  appears once here): shifted, rescaled and re-lit;
+- :func:`crop_tiles`: the tiles of a grid cut out again, one per box.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["lfw_faces", "face_grid"]
+__all__ = ["lfw_faces", "face_grid", "second_view", "crop_tiles"]
 
 
 def lfw_faces() -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,3 +73,23 @@ def face_grid(n: int = 16, size: int = 112, cols: int = 4, seed: int = 0, nonfac
         if kind == "face":
             boxes[i] = (x, y, x + size, y + size)
     return out, boxes
+
+
+def second_view(faces: torch.Tensor, shift: float = 1.0, zoom: float = 1.04, gain: float = 0.9,
+                lift: float = 0.04) -> torch.Tensor:
+    """Another photo of the same faces (N,3,h,w): shifted by ``shift`` px, zoomed by ``zoom`` and
+    re-lit (``gain``·x + ``lift``). The probes of the re-identification protocol
+    (``bench/anonymize.py``, notebook 16), since ``lfw_subset`` has one photo per person."""
+    faces = torch.as_tensor(faces, dtype=torch.float32)
+    if faces.ndim != 4:
+        raise ValueError(f"faces must be (N,3,h,w), got {tuple(faces.shape)}")
+    n, c, h, w = faces.shape
+    theta = torch.tensor([[1 / zoom, 0, 2 * shift / w], [0, 1 / zoom, 2 * shift / h]], dtype=torch.float32)
+    grid = F.affine_grid(theta.expand(n, 2, 3), (n, c, h, w), align_corners=False)
+    moved = F.grid_sample(faces, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return (moved * gain + lift).clamp(0, 1)
+
+
+def crop_tiles(image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
+    """(N,3,h,w): the ``boxes`` (xyxy pixels, as :func:`face_grid` returns them) cut out of ``image``."""
+    return torch.cat([image[..., int(b[1]):int(b[3]), int(b[0]):int(b[2])] for b in boxes])
