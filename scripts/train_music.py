@@ -3,8 +3,8 @@
     OMP_NUM_THREADS=1 .venv/bin/python scripts/train_music.py   # recipe "cnn": ~10 min, 1 thread
     .venv/bin/python scripts/train_music.py --recipe smoke --out /tmp/m.safetensors
 
-Renders the clips (``nm.data.music_clips``, cached under ~/.cache/nomysticism/music; 1,680 clips
-of 6 s take about 6 min the first time, 0.2 s each), trains
+Renders the clips (``nm.data.music_clips``, cached under ~/.cache/nomysticism/music: 2,880
+training clips of 6 s and 240 held-out ones of 15 s take about 10 min the first time), trains
 :class:`nomysticism.music.MoodCNN` on the training pieces and instruments, fits the ridge baseline
 on the same clips, and scores both on the held-out pieces and instruments. The JSON record holds
 the recipe, the label formula, the times, the loss curve and the scores.
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     r = music.recipe(a.recipe)
     t0 = time.perf_counter()
     tr = mdata.music_clips(r["n_train"], r["seed"], "train", r["seconds"], progress=not a.quiet)
-    te = mdata.music_clips(r["n_test"], r["seed"], "test", r["seconds"], progress=not a.quiet)
+    te = mdata.music_clips(r["n_test"], r["seed"], "test", r["test_seconds"], progress=not a.quiet)
     t_render = time.perf_counter() - t0
     t0 = time.perf_counter()
     specs = music.clip_spectrograms(tr)
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         "label_formula": {k: dict(v) for k, v in mdata.LABEL_FORMULA.items()},
         "data": {"train": {"n": len(tr), "pieces": sorted(set(tr.pieces)),
                            "instruments": sorted(set(tr.instruments))},
-                 "test": {"n": len(te), "pieces": sorted(set(te.pieces)),
+                 "test": {"n": len(te), "seconds": r["test_seconds"], "pieces": sorted(set(te.pieces)),
                           "instruments": sorted(set(te.instruments))},
                  "what": "Bach chorales (music21 corpus) rendered with FluidSynth + TimGM6mb; "
                          "labels from the formula, not from listeners"},

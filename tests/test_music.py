@@ -148,6 +148,26 @@ def test_mood_outputs_and_errors():
     assert music.quadrant(-0.5, -0.5) == "sad / depressed"
 
 
+
+def test_silence_is_left_out_of_a_tracks_mood():
+    """Loud music, the same 20 dB quieter, then silence: the quiet part still counts (within
+    SILENCE_DB = 40 dB), the windows that are all floor do not, and the mean is over the rest."""
+    w = D.render_score("bwv1.6", D.Performance(piece="bwv1.6", mode="major", seconds=3.0))
+    track = torch.cat([w, 0.1 * w, torch.zeros(6 * music.SR)])
+    spec = music.spectrogram(track, music.SR)
+    r = music.recipe("cnn")
+    p = music.patches(spec, r["window"], r["hop"])
+    keep = music.sounding(p)
+    floor = (p[:, 0] <= spec.min() + 1e-6).all(-1).all(-1)  # windows of nothing but the dB floor
+    starts = [min(i * r["hop"], spec.shape[-1] - r["window"]) for i in range(len(p))]
+    quiet = [s >= 150 and s + r["window"] <= 300 for s in starts]  # inside the 0.1x copy
+    assert floor.any() and not keep[floor].any()
+    assert keep[0] and all(keep[i] for i, q in enumerate(quiet) if q) and any(quiet)
+    m = music.mood(track, music.SR)
+    assert len(m.windows) == len(p)
+    np.testing.assert_allclose([m.valence, m.arousal], m.windows[keep].mean(0).numpy(), atol=1e-6)
+    assert not np.allclose([m.valence, m.arousal], m.windows.mean(0).numpy(), atol=1e-3)
+
 # ------------------------------------------------------------------ the semitone spectrogram
 def _sine(midi, sr=music.SR, seconds=1.0):
     t = np.arange(int(sr * seconds)) / sr

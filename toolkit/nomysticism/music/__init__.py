@@ -37,6 +37,7 @@ from ..audio import SR, AudioError, is_silent, load_audio, log_mel, mel_filterba
 from .cnn import (
     DB_SCALE,
     DB_SHIFT,
+    SILENCE_DB,
     Mood,
     MoodCNN,
     Saliency,
@@ -48,6 +49,7 @@ from .cnn import (
     predict,
     pretrained_info,
     saliency,
+    sounding,
     spectrogram,
     train,
 )
@@ -70,7 +72,7 @@ from .spectra import LOG_FREQ, fold_chroma, log_frequency, pitch_of_bin, semiton
 __all__ = ["SR", "AudioError", "is_silent", "load_audio", "log_mel", "mel_filterbank",
            "save_audio", "MoodCNN", "Mood", "Saliency", "spectrogram", "patches", "predict",
            "train", "export", "load_model", "load_pretrained", "pretrained_info", "mood",
-           "saliency", "DB_SHIFT", "DB_SCALE", "baseline", "clip_features", "clip_spectrograms",
+           "saliency", "sounding", "SILENCE_DB", "DB_SHIFT", "DB_SCALE", "baseline", "clip_features", "clip_spectrograms",
            "scores", "FEATURES", "KK_MAJOR", "KK_MINOR", "Ridge", "chroma", "hand_features",
            "key_mode_score", "r2",
            "tempo_estimate", "plot_mood_map", "plot_saliency", "plot_spectrogram", "quadrant",

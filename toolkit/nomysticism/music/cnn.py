@@ -26,7 +26,8 @@ A linear–ReLU–linear head with tanh gives both outputs in [-1, 1]. A track i
   MSE per axis scaled by the axis' variance, random patches; ``progress.Loop`` +
   ``checkpoint.Checkpointer``);
 - :func:`export`, :func:`load_model`, :func:`load_pretrained`, :func:`pretrained_info`;
-- :func:`mood`: one waveform → :class:`Mood` with the shipped model;
+- :func:`mood`: one waveform → :class:`Mood` with the shipped model; :func:`sounding`: which
+  windows count (silence does not);
 - :func:`saliency`: Simonyan et al. 2014's gradient of one output with respect to the input
   spectrogram (notebook 02's saliency map, here over time × pitch).
 """
@@ -51,10 +52,11 @@ from .recipes import DEFAULT_MODEL, RECIPES
 from .spectra import log_frequency
 
 __all__ = ["MoodCNN", "Mood", "Saliency", "spectrogram", "patches", "predict", "train", "export",
-           "load_model", "load_pretrained", "pretrained_info", "mood", "saliency", "DB_SHIFT",
-           "DB_SCALE"]
+           "load_model", "load_pretrained", "pretrained_info", "mood", "saliency", "sounding",
+           "DB_SHIFT", "DB_SCALE", "SILENCE_DB"]
 
 DB_SHIFT, DB_SCALE = 40.0, 20.0  # input = (dB + 40) / 20: about [-2, 2] for these renderings
+SILENCE_DB = 40.0  # a window this far below the track's loudest one is silence: left out of the mean
 _FOLDER = "music"
 
 
@@ -181,9 +183,22 @@ def patches(spec: torch.Tensor, window: int, hop: int) -> torch.Tensor:
     return torch.stack([spec[:, s:s + window] for s in starts])[:, None]
 
 
+def sounding(p: torch.Tensor, silence_db: float = SILENCE_DB) -> torch.Tensor:
+    """(P,) bool: the windows of :func:`patches` that are not silence. A window's level is the 90th
+    percentile over its frames of the loudest bin (dB); it counts if within ``silence_db`` of the
+    loudest window's, so a trailing silence or a gap does not pull a track's mood towards "calm"."""
+    level = p[:, 0].amax(1).quantile(0.9, dim=-1) * DB_SCALE
+    return level >= level.max() - silence_db
+
+
+def _track_mean(y: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    return y[sounding(p).to(y.device)].mean(0)
+
+
 def predict(model: MoodCNN, specs, window: int | None = None, hop: int | None = None,
             batch: int = 64) -> torch.Tensor:
-    """(N, 2) track-level (valence, arousal): the mean over each track's patches."""
+    """(N, 2) track-level (valence, arousal): the mean over each track's sounding patches
+    (:func:`sounding`)."""
     r = RECIPES["cnn"]
     window, hop = window or r["window"], hop or r["hop"]
     model.eval()
@@ -193,7 +208,7 @@ def predict(model: MoodCNN, specs, window: int | None = None, hop: int | None = 
         for s in specs:
             p = patches(s, window, hop)
             y = torch.cat([model(p[i:i + batch].to(dev)) for i in range(0, len(p), batch)])
-            out.append(y.mean(0).cpu())
+            out.append(_track_mean(y, p).cpu())
     return torch.stack(out)
 
 
@@ -312,13 +327,14 @@ def _checked(wave, sr: int) -> torch.Tensor:
 
 def mood(audio, sr: int = SR, model=None) -> Mood:
     """(valence, arousal), both in [-1, 1], of a mono waveform, with the shipped :class:`MoodCNN`
-    (or ``model``): the mean over 3-s windows. Silent or too-short audio raises AudioError."""
+    (or ``model``): the mean over its sounding 3-s windows (:func:`sounding`; ``windows`` holds
+    every window's). Silent or too-short audio raises AudioError."""
     net = _model(model)
     spec = spectrogram(_checked(audio, sr), sr)
     p = patches(spec, RECIPES["cnn"]["window"], RECIPES["cnn"]["hop"])
     with torch.no_grad():
         y = net.eval()(p.to(next(net.parameters()).device)).cpu()
-    m = y.mean(0)
+    m = _track_mean(y, p)
     return Mood(float(m[0]), float(m[1]), y)
 
 
@@ -331,6 +347,7 @@ def saliency(audio, sr: int = SR, target: str = "valence", model=None, signed: b
     net = _model(model).eval()
     spec = spectrogram(_checked(audio, sr), sr).detach().requires_grad_(True)
     r = RECIPES["cnn"]
-    y = net(patches(spec, r["window"], r["hop"])).mean(0)[0 if target == "valence" else 1]
+    p = patches(spec, r["window"], r["hop"])
+    y = _track_mean(net(p), p.detach())[0 if target == "valence" else 1]
     (g,) = torch.autograd.grad(y, spec)
     return Saliency(spec.detach() * DB_SCALE - DB_SHIFT, g if signed else g.abs(), target, y.item())

@@ -5,8 +5,10 @@
 size that trains in seconds (tests, ``SMOKE=True`` notebooks).
 
 The data: ``n_train`` rendered clips of the training pieces on the training instruments and
-``n_test`` of the held-out pieces on the held-out instruments (``nm.data.music_clips``), each
-``seconds`` long. The network sees semitone-spectrogram patches of ``window`` frames
+``n_test`` of the held-out pieces on the held-out instruments (``nm.data.music_clips``); a
+training clip is ``seconds`` long (the network trains on 3-s patches of it), a held-out one
+``test_seconds`` (15 s: a track's mood is judged over five windows, not one or two; DEAM's
+excerpts are 45 s). The network sees semitone-spectrogram patches of ``window`` frames
 (``log_freq``, :data:`.spectra.LOG_FREQ`: 20 ms hop, so 150 frames = 3 s); a whole track is the
 mean over windows ``hop`` frames apart.
 """
@@ -29,17 +31,17 @@ QUADRANTS = MappingProxyType({(1, 1): "happy / excited", (-1, 1): "angry / tense
 
 _CNN = {
     "sr": SR, "log_freq": dict(LOG_FREQ), "window": 150, "hop": 75,
-    "model": {"arch": "MoodCNN", "width": 12, "n_bins": LOG_FREQ["n_bins"], "chroma": 16,
-              "onset": 8, "hidden": 32, "bins_per_octave": LOG_FREQ["bins_per_octave"],
+    "model": {"arch": "MoodCNN", "width": 16, "n_bins": LOG_FREQ["n_bins"], "chroma": 16,
+              "onset": 12, "hidden": 64, "bins_per_octave": LOG_FREQ["bins_per_octave"],
               "fmin_midi": LOG_FREQ["fmin_midi"], "lags": 75},
-    "n_train": 1440, "n_test": 240, "seconds": 6.0, "seed": 0,
+    "n_train": 2880, "n_test": 240, "seconds": 6.0, "test_seconds": 15.0, "seed": 0,
     "epochs": 48, "batch_size": 32, "lr": 3e-3, "weight_decay": 1e-4,
     "ridge_alpha": 1.0,
 }
 RECIPES = MappingProxyType({
     "cnn": _CNN,
-    "smoke": {**_CNN, "n_train": 16, "n_test": 8, "seconds": 3.5, "epochs": 2,
-              "model": {**_CNN["model"], "width": 8}},
+    "smoke": {**_CNN, "n_train": 16, "n_test": 8, "seconds": 3.5, "test_seconds": 3.5, "epochs": 2,
+              "model": {**_CNN["model"], "width": 8, "onset": 8, "hidden": 32}},
 })
 
 
