@@ -33,12 +33,9 @@ def main() -> int:
     net = music.load_pretrained()
     ridge = music.baseline(tr, r["ridge_alpha"])
     lengths = sorted({r["seconds"], r["test_seconds"], 30.0})
-    by_len = {}
-    for sec in lengths:
-        te = D.music_clips(r["n_test"], r["seed"], "test", sec, progress=False)
-        by_len[sec] = music.scores(net, te, ridge)
-    te = D.music_clips(r["n_test"], r["seed"], "test", r["test_seconds"], progress=False)
-    s = by_len[r["test_seconds"]]
+    clips = {sec: D.music_clips(r["n_test"], r["seed"], "test", sec, progress=False) for sec in lengths}
+    by_len = {sec: music.scores(net, te, ridge) for sec, te in clips.items()}
+    te, s = clips[r["test_seconds"]], by_len[r["test_seconds"]]
     wave = D.render_score("bwv1.6", D.Performance(seconds=30.0))
     music.mood(wave, music.SR, model=net)  # warm up
     t, cpu = [], []
